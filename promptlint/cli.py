@@ -1,0 +1,209 @@
+"""Command line: ``promptlint check | tokens | rules | rule``.
+
+Exit codes: 0 no findings at or above ``fail-on``; 1 findings; 2 usage, configuration or internal error.
+Imports are lazy so that a one-file run (what pre-commit does) starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+SEV_RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+class _Exit(Exception):
+    def __init__(self, code):
+        self.code = code
+
+
+def _fail_usage(message: str):
+    click.echo(f"promptlint: error: {message}", err=True)
+    raise _Exit(2)
+
+
+def _load_config(paths, config_path, overrides):
+    from .config import ConfigError, load
+    from .lexical import RuleFileError
+
+    try:
+        return load(paths, config_path, overrides)
+    except (ConfigError, RuleFileError) as exc:
+        _fail_usage(str(exc))
+
+
+def _split(values):
+    out = []
+    for v in values or ():
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return tuple(out)
+
+
+def _run(paths, cfg):
+    from .pipeline import run
+
+    errors = []
+    result = run(paths, cfg, errors=errors)
+    for e in errors:
+        click.echo(f"promptlint: warning: {e}", err=True)
+    if errors and not result.files_scanned:
+        raise _Exit(2)
+    return result
+
+
+def _write(text: str, output_file):
+    if output_file:
+        from .fsutil import atomic_write_text
+
+        atomic_write_text(output_file, text)
+    else:
+        click.echo(text, nl=False)
+
+
+def _exit_code(result, cfg, exit_zero=False) -> int:
+    if exit_zero:
+        return 0
+    limit = SEV_RANK[cfg.fail_on]
+    return 1 if any(SEV_RANK.get(d.severity, 1) >= limit for d in result.diagnostics) else 0
+
+
+common_options = [
+    click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: closest pyproject.toml/promptlint.toml)."),
+    click.option("--model", help="Default model for prompts whose call names none (default gpt-4o)."),
+]
+
+
+def _common(f):
+    for opt in reversed(common_options):
+        f = opt(f)
+    return f
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="promptlint", prog_name="promptlint")
+def cli():
+    """promptlint: find every LLM prompt, count its tokens exactly, report the waste."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@_common
+@click.option("--format", "fmt", default="text", type=click.Choice(["text", "concise", "json", "sarif", "github", "junit", "markdown"]), show_default=True)
+@click.option("--select", multiple=True, help="Rules to enable (codes, names or code prefixes; comma-separated).")
+@click.option("--ignore", multiple=True, help="Rules to disable.")
+@click.option("--extend-select", multiple=True, help="Rules to enable on top of the selection.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), help="Lowest severity that fails the run.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
+@click.option("--statistics", is_flag=True, help="Show counts and token waste per rule.")
+@click.option("--output-file", "-o", type=click.Path(dir_okay=False), help="Write the report to a file.")
+def check(paths, config_path, model, fmt, select, ignore, extend_select, fail_on, exit_zero, statistics, output_file):
+    """Find prompts in PATHS (default: .) and report waste."""
+    from . import output
+
+    paths = paths or (".",)
+    cfg = _load_config(paths, config_path, {"model": model, "select": _split(select) or None, "ignore": _split(ignore) or None, "extend_select": _split(extend_select) or None, "fail_on": fail_on})
+    _validate_selectors(cfg)
+    result = _run(paths, cfg)
+    if statistics:
+        text = output.statistics(result)
+    elif fmt == "json":
+        text = output.to_json(result) + "\n"
+    elif fmt == "concise":
+        text = output.to_concise(result)
+    elif fmt == "text":
+        text = output.to_text(result)
+    else:
+        from . import formats
+
+        text = formats.render(fmt, result, cfg)
+    _write(text, output_file)
+    raise _Exit(_exit_code(result, cfg, exit_zero))
+
+
+def _validate_selectors(cfg):
+    from .config import _validate_rule_names, ConfigError
+
+    try:
+        _validate_rule_names(cfg, "command line")
+    except ConfigError as exc:
+        _fail_usage(str(exc))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@_common
+@click.option("--format", "fmt", default="text", type=click.Choice(["text", "json"]), show_default=True)
+def tokens(paths, config_path, model, fmt):
+    """Table of the prompts in PATHS sorted by tokens."""
+    from . import output
+
+    paths = paths or (".",)
+    cfg = _load_config(paths, config_path, {"model": model})
+    from dataclasses import replace
+
+    cfg = replace(cfg, select=("PL001", "PL002"), extend_select=(), ignore=())
+    result = _run(paths, cfg)
+    click.echo(output.tokens_table(result, fmt), nl=False)
+    for d in result.diagnostics:
+        click.echo(f"{d.path}:{d.line}:{d.column}: {d.code} {d.message}", err=True)
+    raise _Exit(0)
+
+
+@cli.command("rules")
+@_common
+def rules_cmd(config_path, model):
+    """List every rule: code, name, severity, fix."""
+    cfg = _load_config((), config_path, {"model": model})
+    from .rules import registry
+
+    for r in sorted(registry(cfg), key=lambda r: r.code):
+        fix = {"safe": "[*]", "unsafe": "[!]"}.get(r.fix or "", "   ")
+        click.echo(f"{r.code:<6} {fix} {r.name:<26} {r.severity:<8} {r.summary}")
+    raise _Exit(0)
+
+
+@cli.command("rule")
+@click.argument("name")
+@_common
+def rule_cmd(name, config_path, model):
+    """Print the documentation of a rule (by name or code)."""
+    cfg = _load_config((), config_path, {"model": model})
+    from .rules import registry
+
+    r = registry(cfg).get(name)
+    if r is None:
+        _fail_usage(f"unknown rule '{name}' (see `promptlint rules`)")
+    click.echo(r().doc_text(), nl=False)
+    raise _Exit(0)
+
+
+def main(argv=None):
+    try:
+        cli.main(args=argv, prog_name="promptlint", standalone_mode=False)
+        code = 0
+    except _Exit as e:
+        code = e.code
+    except click.exceptions.Abort:
+        click.echo("promptlint: aborted", err=True)
+        code = 130
+    except click.ClickException as e:
+        e.show()
+        code = 2
+    except KeyboardInterrupt:
+        click.echo("promptlint: interrupted", err=True)
+        code = 130
+    except BrokenPipeError:
+        code = 1
+    except Exception as e:  # never a traceback for users; say what happened in one line
+        import os
+
+        if os.environ.get("PROMPTLINT_DEBUG"):
+            raise
+        click.echo(f"promptlint: internal error: {type(e).__name__}: {e}", err=True)
+        code = 2
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,240 @@
+"""Which files to check, and what kind each one is.
+
+Directories are walked respecting ``.gitignore`` files (pathspec), skipping VCS folders, virtualenvs,
+``node_modules`` and build output, and config ``exclude``. Files named on the command line are always
+checked (ruff's behaviour). A ``.txt``/``.md`` file is a prompt file only when a ``prompt-files`` glob says
+so or when it is named explicitly: a README is not a prompt.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from typing import Iterator, Optional
+
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".bzr",
+        ".venv",
+        "venv",
+        ".env",
+        "env",
+        "__pycache__",
+        "node_modules",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".promptlint_cache",
+        ".hypothesis",
+        "build",
+        "dist",
+        "site-packages",
+        ".eggs",
+        ".ipynb_checkpoints",
+        ".idea",
+        ".vscode",
+    }
+)
+
+_EXT_KIND = {
+    ".py": "python",
+    ".pyi": None,
+    ".ipynb": "notebook",
+    ".j2": "jinja",
+    ".jinja": "jinja",
+    ".jinja2": "jinja",
+    ".prompt": "prompt",
+    ".prompty": "prompty",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".json": "json",
+    ".txt": "text",
+    ".md": "text",
+    ".markdown": "text",
+}
+
+# Kinds checked only when a prompt-files glob matches (or the file is named explicitly).
+_GLOB_ONLY = {"text"}
+# Kinds checked in any walked folder (their extractor decides what in them is a prompt).
+_ALWAYS = {"python", "notebook", "jinja", "prompt", "prompty", "yaml", "json"}
+
+
+def kind_of(path: str) -> Optional[str]:
+    name = os.path.basename(path).lower()
+    if name.endswith((".prompt.md", ".prompt.txt")):
+        return "text"
+    if name.endswith((".prompt.yaml", ".prompt.yml")):
+        return "yaml"
+    _root, ext = os.path.splitext(name)
+    return _EXT_KIND.get(ext)
+
+
+def _match_any(rel: str, globs) -> bool:
+    base = rel.rsplit("/", 1)[-1]
+    for g in globs:
+        if fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(base, g):
+            return True
+        if g.startswith("**/") and (fnmatch.fnmatch(rel, g[3:])):
+            return True
+        if g.endswith("/**") and ("/" + rel).find("/" + g[:-3] + "/") != -1:
+            return True
+    return False
+
+
+class _Ignore:
+    """Stacked .gitignore specs."""
+
+    def __init__(self):
+        self.specs = []  # (dir, spec)
+
+    def load(self, directory: str):
+        p = os.path.join(directory, ".gitignore")
+        if os.path.isfile(p):
+            try:
+                import pathspec
+
+                with open(p, encoding="utf-8", errors="replace") as fh:
+                    lines = fh.read().splitlines()
+                try:
+                    spec = pathspec.GitIgnoreSpec.from_lines(lines)
+                except AttributeError:  # pathspec < 0.10
+                    spec = pathspec.PathSpec.from_lines("gitwildmatch", lines)
+                self.specs.append((directory, spec))
+                return True
+            except Exception:
+                return False
+        return False
+
+    def ignored(self, path: str, is_dir: bool) -> bool:
+        for d, spec in self.specs:
+            rel = os.path.relpath(path, d).replace(os.sep, "/")
+            if rel.startswith(".."):
+                continue
+            if spec.match_file(rel + ("/" if is_dir else "")):
+                return True
+        return False
+
+
+def _find_git_root(start: str) -> Optional[str]:
+    d = os.path.abspath(start)
+    while True:
+        if os.path.exists(os.path.join(d, ".git")):
+            return d
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
+def discover(paths, cfg, errors: Optional[list] = None) -> Iterator[tuple[str, str]]:
+    """Yield (path, kind) for every file to check, in a stable order, each once."""
+    seen = set()
+    exclude = tuple(cfg.exclude) + tuple(cfg.extend_exclude)
+    for given in paths:
+        if not os.path.exists(given) and not os.path.islink(given):
+            if errors is not None:
+                errors.append(f"{given}: no such file or directory")
+            continue
+        if os.path.isfile(given) or (os.path.islink(given) and not os.path.isdir(given)):
+            kind = kind_of(given) or ("text" if given.endswith((".txt", ".md")) else None)
+            key = os.path.realpath(given)
+            if kind and key not in seen:
+                seen.add(key)
+                yield given, kind
+            continue
+        yield from _walk(given, cfg, exclude, seen, errors)
+
+
+def _rel_to_root(path: str, cfg) -> str:
+    try:
+        rel = os.path.relpath(os.path.abspath(path), cfg.root)
+    except ValueError:
+        rel = path
+    return rel.replace(os.sep, "/")
+
+
+def _walk(top: str, cfg, exclude, seen, errors):
+    ignore = _Ignore()
+    if cfg.respect_gitignore:
+        root = _find_git_root(top)
+        # .gitignore files between the repository root and the walked folder apply too
+        if root:
+            chain = []
+            d = os.path.abspath(top)
+            while True:
+                chain.append(d)
+                if d == root:
+                    break
+                parent = os.path.dirname(d)
+                if parent == d:
+                    break
+                d = parent
+            for d in reversed(chain[1:]):
+                ignore.load(d)
+    visited_dirs = set()
+    stack = [top]
+    out = []
+    while stack:
+        d = stack.pop()
+        try:
+            real = os.path.realpath(d)
+        except OSError:
+            continue
+        if real in visited_dirs:
+            continue  # symlink loop or a folder reached twice
+        visited_dirs.add(real)
+        pushed = cfg.respect_gitignore and ignore.load(d)
+        try:
+            with os.scandir(d) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            if errors is not None:
+                errors.append(f"{d}: cannot list directory: {exc.strerror or exc}")
+            continue
+        subdirs = []
+        for e in entries:
+            path = os.path.join(d, e.name) if d != "." else e.name
+            try:
+                is_dir = e.is_dir()
+            except OSError:
+                continue
+            rel = _rel_to_root(path, cfg)
+            if is_dir:
+                if e.name in SKIP_DIRS or e.name.endswith(".egg-info"):
+                    continue
+                if exclude and _match_any(rel, exclude):
+                    continue
+                if cfg.respect_gitignore and ignore.ignored(path, True):
+                    continue
+                subdirs.append(path)
+                continue
+            kind = kind_of(e.name)
+            if kind is None:
+                continue
+            if exclude and _match_any(rel, exclude):
+                continue
+            if cfg.respect_gitignore and ignore.ignored(path, False):
+                continue
+            in_globs = _match_any(rel, cfg.prompt_files)
+            if kind in _GLOB_ONLY and not in_globs:
+                continue
+            if cfg.include and not _match_any(rel, cfg.include) and not in_globs:
+                continue
+            try:
+                key = os.path.realpath(path)
+            except OSError:
+                key = path
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append((path, kind))
+        for s in reversed(subdirs):
+            stack.append(s)
+        del pushed
+    out.sort(key=lambda pk: pk[0])
+    yield from out

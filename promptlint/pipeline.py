@@ -1,0 +1,306 @@
+"""One direction: read -> extract -> measure -> rules -> suppress. One file at a time, picklable results."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tokenize
+from dataclasses import replace
+from typing import Optional
+
+from . import directives as _directives
+from .measure import Counter, measure
+from .rules.base import Finding
+from .sourcemap import map_edit, map_span
+from .types import Diagnostic, Edit, FileResult, Fix, LineIndex, Prompt, RunResult, SourceFile
+
+
+class ExtractError(Exception):
+    """A file that does not parse: message plus 1-based line/column."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 1):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def read_source(path: str, kind: str):
+    """A SourceFile, or a one-line reason why the file cannot be read as text."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        return "file vanished before it could be read"
+    except IsADirectoryError:
+        return "is a directory"
+    except OSError as exc:
+        return f"cannot read file: {exc.strerror or exc}"
+    return decode_source(path, kind, data)
+
+
+def decode_source(path: str, kind: str, data: bytes):
+    if b"\x00" in data:
+        return "binary file (contains NUL bytes); skipped"
+    bom = data.startswith(b"\xef\xbb\xbf")
+    encoding = "utf-8"
+    if kind == "python":
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        except SyntaxError as exc:
+            return f"bad encoding declaration: {exc.msg if hasattr(exc, 'msg') else exc}"
+        if encoding == "utf-8-sig":
+            encoding = "utf-8"
+    body = data[3:] if bom else data
+    try:
+        text = body.decode(encoding)
+    except LookupError:
+        return f"unknown encoding '{encoding}'"
+    except UnicodeDecodeError as exc:
+        line = body[: exc.start].count(b"\n") + 1
+        return f"not valid {encoding} (byte 0x{body[exc.start]:02x} at line {line}); skipped"
+    crlf = text.find("\r\n")
+    lf = text.find("\n")
+    newline = "\r\n" if crlf != -1 and crlf + 1 == lf else "\n"
+    return SourceFile(path=path, kind=kind, text=text, encoding=encoding, bom=bom, newline=newline)
+
+
+# ------------------------------------------------------------------------------------------- extracting
+
+
+def extract(source: SourceFile, cfg):
+    """(prompts, analysis) for a source; raises ExtractError when it does not parse."""
+    if source.kind == "python":
+        import libcst as cst
+
+        from .extract import python as pyx
+
+        try:
+            prompts, analysis = pyx.extract(source, cfg)
+        except cst.ParserSyntaxError as exc:
+            raise _syntax_error(source.text, exc) from None
+        except RecursionError:
+            raise ExtractError("expression nesting too deep to analyse") from None
+        return prompts, analysis
+    from .extract import templates
+
+    return templates.extract(source, cfg), None
+
+
+def _syntax_error(text: str, exc) -> ExtractError:
+    """Prefer CPython's message and position (clearer than the parser generator's) when it agrees."""
+    import ast
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except SyntaxError as se:
+        if se.lineno:
+            return ExtractError(f"syntax error: {se.msg}", se.lineno, max(1, se.offset or 1))
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return ExtractError(f"syntax error: {exc.message}", exc.raw_line, exc.raw_column + 1)
+
+
+# ------------------------------------------------------------------------------------------------ rules
+
+
+class RuleContext:
+    """What a prompt rule may use: counting with the prompt's tokenizer, its options, the config."""
+
+    def __init__(self, prompt: Prompt, cfg, source: SourceFile, rule, file_prompts=()):
+        self.prompt = prompt
+        self.cfg = cfg
+        self.source = source
+        self.rule = rule
+        self.file_prompts = file_prompts
+        self._counter = Counter(prompt.model or cfg.model)
+
+    def count(self, text: str) -> int:
+        return self._counter.count(text)
+
+    @property
+    def options(self) -> dict:
+        return self.rule.opts
+
+
+class FileContext:
+    """What a file rule (code flow) may use."""
+
+    def __init__(self, source: SourceFile, cfg, prompts, analysis, rule, index):
+        self.source = source
+        self.cfg = cfg
+        self.prompts = prompts
+        self.analysis = analysis
+        self.rule = rule
+        self.index = index
+
+    def count(self, text: str, model: Optional[str] = None) -> int:
+        return Counter(model or self.cfg.model).count(text)
+
+    def diagnostic(self, start: int, end: int, message: str, tokens_wasted=None, fix=None) -> Diagnostic:
+        line, col = self.index.position(start)
+        eline, ecol = self.index.position(end)
+        r = self.rule
+        return Diagnostic(self.source.path, line, col, eline, ecol, r.code, r.name, r.severity, message, tokens_wasted, fix, start, end)
+
+
+def prompt_key(prompt: Prompt) -> str:
+    return hashlib.sha256(prompt.text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def finding_to_diagnostic(f: Finding, prompt: Prompt, rule, index: LineIndex, source: SourceFile) -> Diagnostic:
+    if f.whole_prompt or (f.start == 0 and f.end == 0 and not prompt.segments):
+        s0, s1 = prompt.start, prompt.end
+    else:
+        span = map_span(prompt.segments, f.start, f.end)
+        s0, s1 = span if span else (prompt.start, prompt.end)
+    fix = None
+    if f.fix_applicability and f.edits and prompt.fixable:
+        edits = []
+        for e in f.edits:
+            m = map_edit(prompt.segments, e.start, e.end)
+            if m is None:
+                edits = None
+                break
+            edits.append(Edit(m[0], m[1], e.content))
+        if edits:
+            fix = Fix(f.fix_applicability, f.fix_message or "", tuple(edits), f.tokens_wasted)
+    line, col = index.position(s0)
+    eline, ecol = index.position(s1)
+    return Diagnostic(
+        source.path,
+        line,
+        col,
+        eline,
+        ecol,
+        rule.code,
+        rule.name,
+        rule.severity,
+        f.message,
+        f.tokens_wasted,
+        fix,
+        s0,
+        s1,
+        prompt.cell,
+        prompt_key(prompt),
+    )
+
+
+def _file_level(path: str, rule_name: str, message: str, line=1, column=1, cfg=None) -> Diagnostic:
+    from .rules import registry
+
+    r = registry(cfg).get(rule_name)
+    return Diagnostic(path, line, column, line, column, r.code, r.name, r.severity, message)
+
+
+def apply_directives(prompts, d, source: SourceFile):
+    """Attach budget / calls-per-day comments to the prompts they precede."""
+    if not d.budget and not d.calls:
+        return prompts
+    out = []
+    first_line = min((p.line for p in prompts), default=1)
+    python = source.kind in ("python", "notebook")
+    for p in prompts:
+        lines = {p.line, p.line - 1}
+        stmt = p.get_meta("stmt_line")
+        if stmt:
+            lines |= {stmt, stmt - 1}
+        kw = {}
+        for key, table in (("budget", d.budget), ("calls_per_day", d.calls)):
+            hit = [table[ln] for ln in sorted(lines) if ln in table]
+            if not hit and not python:
+                header = [v for ln, v in table.items() if ln < first_line]
+                hit = header[-1:]
+            if hit:
+                kw[key] = hit[-1]
+        out.append(p.with_meta(**kw) if kw else p)
+    return out
+
+
+def lint_source(source: SourceFile, cfg, rules) -> FileResult:
+    from .rules import ignored_for_path, registry
+
+    reg = registry(cfg)
+    d = _directives.parse(source.text, source.kind)
+    try:
+        prompts, analysis = extract(source, cfg)
+    except ExtractError as exc:
+        diag = _file_level(source.path, "syntax-error", exc.message, exc.line, exc.column, cfg)
+        if any(r.name == "syntax-error" for r in rules):
+            return FileResult(source.path, (), (diag,))
+        return FileResult(source.path, (), ())
+    prompts = [measure(p, cfg) for p in prompts]
+    prompts = apply_directives(prompts, d, source)
+    index = LineIndex(source.text)
+    diags = []
+    for rule in rules:
+        if ignored_for_path(cfg, source.path, rule):
+            continue
+        if rule.scope == "prompt":
+            for p in prompts:
+                ctx = RuleContext(p, cfg, source, rule, prompts)
+                for f in rule.check(p, ctx):
+                    diags.append(finding_to_diagnostic(f, p, rule, index, source))
+        elif rule.scope == "file":
+            ctx = FileContext(source, cfg, prompts, analysis, rule, index)
+            diags.extend(rule.check_file(ctx))
+    kept = []
+    suppressed = 0
+    stmt_lines = {}
+    for p in prompts:
+        stmt_lines[(p.start, p.end)] = p.get_meta("stmt_line")
+    python = source.kind in ("python", "notebook")
+    for diag in diags:
+        rule = reg.get(diag.code)
+        lines = {diag.line}
+        for p in prompts:
+            if p.start <= diag.start <= p.end:
+                lines.add(p.line)
+                if p.get_meta("stmt_line"):
+                    lines.add(p.get_meta("stmt_line"))
+        if not python:
+            lines |= {ln - 1 for ln in list(lines)}
+        if rule is not None and _directives.is_suppressed(d, reg, rule, lines):
+            suppressed += 1
+            continue
+        kept.append(diag)
+    kept.sort(key=lambda x: (x.line, x.column, x.code))
+    return FileResult(source.path, tuple(prompts), tuple(kept), suppressed)
+
+
+def lint_file(path: str, kind: str, cfg, rules) -> FileResult:
+    src = read_source(path, kind)
+    if isinstance(src, str):
+        if any(r.name == "unreadable-file" for r in rules):
+            return FileResult(path, (), (_file_level(path, "unreadable-file", src, cfg=cfg),))
+        return FileResult(path, (), ())
+    try:
+        return lint_source(src, cfg, rules)
+    except RecursionError:
+        return FileResult(path, (), (_file_level(path, "syntax-error", "expression nesting too deep to analyse", cfg=cfg),))
+
+
+def run(paths, cfg, rules=None, errors=None) -> RunResult:
+    from .discover import discover
+    from .rules import enabled_rules
+
+    if rules is None:
+        rules = enabled_rules(cfg)
+    result = RunResult()
+    files = list(discover(paths, cfg, errors))
+    result.files_scanned = len(files)
+    for path, kind in files:
+        fr = lint_file(path, kind, cfg, rules)
+        result.prompts.extend(fr.prompts)
+        result.diagnostics.extend(fr.diagnostics)
+    project_rules = [r for r in rules if r.scope == "project"]
+    for r in project_rules:
+        result.diagnostics.extend(r.check_project(result.prompts, cfg))
+    return result

@@ -1,0 +1,22 @@
+"""syntax-error: a file that cannot be parsed, so its prompts cannot be checked."""
+
+from .base import Docs, Examples, Rule
+
+
+class SyntaxErrorRule(Rule):
+    code = "PL001"
+    name = "syntax-error"
+    severity = "error"
+    scope = "file"
+    summary = "File cannot be parsed; its prompts were not checked"
+    docs = Docs(
+        what="Reports a Python file, template or prompt file that does not parse. The rest of the run goes on.",
+        why="promptlint cannot see the prompts of a file it cannot parse, so their tokens and waste go unchecked.",
+        example="def broken(:\n    pass",
+        fix_safety="No fix: the file has to be repaired by hand.",
+    )
+    examples = Examples()
+    # Emitted by the pipeline itself (extraction fails before rules run).
+
+
+RULE = SyntaxErrorRule
