@@ -12,11 +12,12 @@ from functools import lru_cache
 
 from .base import Docs, Examples, Finding, Rule, TextEdit  # noqa: F401
 
-# One module per rule; each defines exactly one Rule subclass named RULE (import is lazy).
-BUILTIN_MODULES = (
-    "syntax_error",
-    "unreadable_file",
-)
+
+def _builtin_modules() -> list:
+    """Every module of this package except base: one rule each, exposing it as ``RULE``."""
+    import pkgutil
+
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name != "base")
 
 
 class Registry:
@@ -47,7 +48,7 @@ class Registry:
 @lru_cache(maxsize=1)
 def builtin_rule_classes() -> tuple:
     classes = []
-    for mod in BUILTIN_MODULES:
+    for mod in _builtin_modules():
         m = importlib.import_module(f".{mod}", __name__)
         classes.append(m.RULE)
     return tuple(classes)
