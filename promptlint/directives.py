@@ -23,6 +23,7 @@ class Directives:
     disable_file: set = field(default_factory=set)  # selectors; "*" = all
     budget: dict = field(default_factory=dict)  # line -> int
     calls: dict = field(default_factory=dict)  # line -> float
+    own_line: set = field(default_factory=set)  # lines holding nothing but the directive comment
     errors: list = field(default_factory=list)  # (line, message)
 
     def add(self, line: int, body: str):
@@ -72,7 +73,10 @@ def parse(text: str, kind: str) -> Directives:
         rx = [_HASH_LINE, _JINJA]
     for r in rx:
         for m in r.finditer(text):
-            d.add(_line_of(text, m.start()), m.group(1))
+            line = _line_of(text, m.start())
+            d.add(line, m.group(1))
+            if not text[text.rfind("\n", 0, m.start()) + 1 : m.start()].strip():
+                d.own_line.add(line)
     return d
 
 

@@ -27,7 +27,7 @@ import yaml
 from .rules.base import Docs, Examples, Finding, Rule, TextEdit
 
 KINDS = ("substitution", "existence", "repetition", "metric")
-_COMMON = {"code", "name", "kind", "severity", "summary", "docs", "examples", "fix", "ignorecase", "message", "options"}
+_COMMON = {"code", "name", "kind", "severity", "summary", "docs", "examples", "fix", "ignorecase", "message", "delete-message", "options"}
 _KIND_KEYS = {
     "substitution": {"swap"},
     "existence": {"tokens", "replacement"},
@@ -121,7 +121,11 @@ class LexicalRule(Rule):
             saved = tokens_saved(ctx, text, start, end, repl)
             if saved <= 0:
                 continue
-            msg = self.data.get("message", "'{match}' can be '{replacement}'").format(match=src, replacement=shown)
+            shown_src = " ".join(src.split())
+            if shown == "(delete)":
+                msg = self.data.get("delete-message", "'{match}' can be removed").format(match=shown_src)
+            else:
+                msg = self.data.get("message", "'{match}' can be '{replacement}'").format(match=shown_src, replacement=shown)
             out.append(
                 Finding(
                     m.start(),
@@ -129,7 +133,7 @@ class LexicalRule(Rule):
                     f"{msg} (saves {saved} token{'s' if saved != 1 else ''} per call)",
                     tokens_wasted=saved,
                     fix_applicability=self.fix,
-                    fix_message=f"Replace '{src}' with '{shown}'" if shown != "(delete)" else f"Delete '{src}'",
+                    fix_message=f"Replace '{shown_src}' with '{shown}'" if shown != "(delete)" else f"Delete '{shown_src}'",
                     edits=(TextEdit(start, end, repl),),
                 )
             )

@@ -208,10 +208,14 @@ def apply_directives(prompts, d, source: SourceFile):
     first_line = min((p.line for p in prompts), default=1)
     python = source.kind in ("python", "notebook")
     for p in prompts:
-        lines = {p.line, p.line - 1}
+        lines = {p.line}
+        before = {p.line - 1}
         stmt = p.get_meta("stmt_line")
         if stmt:
-            lines |= {stmt, stmt - 1}
+            lines.add(stmt)
+            before.add(stmt - 1)
+        # the line before counts only when it holds nothing but the comment
+        lines |= {ln for ln in before if ln in d.own_line}
         kw = {}
         for key, table in (("budget", d.budget), ("calls_per_day", d.calls)):
             hit = [table[ln] for ln in sorted(lines) if ln in table]

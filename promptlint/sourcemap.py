@@ -72,3 +72,8 @@ def map_edit(segments, start: int, end: int) -> Optional[tuple]:
     if a is None or b is None or b < a:
         return None
     return (a, b)
+
+
+def editable(segments, start: int, end: int) -> bool:
+    """Can text [start, end) be edited in the file? (Rules use this to offer only translatable edits.)"""
+    return map_edit(segments, start, end) is not None

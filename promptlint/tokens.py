@@ -105,6 +105,16 @@ def tokenizer_for(model: str) -> ModelTokenizer:
                     best = (prefix, enc)
     if best is not None:
         return ModelTokenizer(model, best[1], False)
+    # the shipped model table knows the tokenizer family of newer models (e.g. Claude's newer tokenizer)
+    from . import models
+
+    info = models.lookup(model)
+    if info is not None:
+        if info.encoding in BUNDLED and not info.family:
+            return ModelTokenizer(model, info.encoding, False)
+        fam = models.families().get(info.family or "")
+        if fam:
+            return ModelTokenizer(model, fam.get("encoding", "o200k_base"), True, float(fam.get("factor", 1.0)))
     for family, factor in FAMILY_FACTORS.items():
         if m.startswith(family) or ("-" + family) in m:
             return ModelTokenizer(model, "o200k_base", True, factor)
