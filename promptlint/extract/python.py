@@ -857,6 +857,8 @@ class PythonExtractor:
                 f.role = role
             if f.name is None and name is not None:
                 f.name = name
+            if f.call_node is None and call_node is not None:
+                f.call_node = call_node
             if template and not self._templates.get(key):
                 self._templates[key] = template
 
@@ -1016,6 +1018,10 @@ class PythonExtractor:
             stmt_line = line
             if f.stmt is not None and f.stmt in self.positions:
                 stmt_line = self.positions[f.stmt].start.line
+            meta = (("stmt_line", stmt_line),)
+            if f.call_node is not None and f.call_node in self.positions:
+                # the sink call this prompt is passed to: prompts of one call are one request
+                meta = (("call_site", self._pos(f.call_node)[0]),) + meta
             p = Prompt(
                 path=self.source.path,
                 text=text,
@@ -1036,7 +1042,7 @@ class PythonExtractor:
                 host=host,
                 fixable=exact,
                 dedent=dedent,
-                meta=(("stmt_line", stmt_line),),
+                meta=meta,
             )
             prompts.append(p)
         prompts.sort(key=lambda p: p.start)
