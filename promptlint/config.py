@@ -163,6 +163,24 @@ def _rules_table(v, key):
 def _models_table(v, key):
     if not isinstance(v, dict) or not all(isinstance(x, dict) for x in v.values()):
         raise TypeError(f"'{key}' must be a table of model tables")
+    from .models import FIELDS
+
+    checks = {
+        "provider": _str,
+        "encoding": _str,
+        "family": _str,
+        "input": _posnum,
+        "cached_input": _posnum,
+        "output": _posnum,
+        "context_window": _posint,
+        "max_output": _posint,
+        "verified": _bool,
+    }
+    for model, entry in v.items():
+        for field_name, value in entry.items():
+            if field_name not in FIELDS:
+                raise TypeError(f"unknown field '{field_name}' in '{key}.{model}' (fields: {', '.join(FIELDS)})")
+            checks.get(field_name, lambda x, k: x)(value, f"{key}.{model}.{field_name}")
     return tuple((k, _freeze(x)) for k, x in v.items())
 
 

@@ -88,4 +88,6 @@ def lookup(model: str, overrides=()) -> Optional[ModelInfo]:
             return _entry(k, v)
     if key is None or key not in models:
         return None
+    if key in over:  # an override of "gpt-4o" also prices "gpt-4o-2024-08-06"
+        return _entry(key, {**models[key], **over[key]})
     return _entry(key, models[key])
