@@ -97,14 +97,21 @@ def cli():
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
 @click.option("--statistics", is_flag=True, help="Show counts and token waste per rule.")
 @click.option("--output-file", "-o", type=click.Path(dir_okay=False), help="Write the report to a file.")
-def check(paths, config_path, model, fmt, select, ignore, extend_select, fail_on, exit_zero, statistics, output_file):
+@click.option("--write-baseline", "write_baseline", metavar="FILE", type=click.Path(dir_okay=False), help="Record current findings and prompt tokens in FILE, then exit 0.")
+@click.option("--baseline", "baseline_file", metavar="FILE", type=click.Path(dir_okay=False), help="Report only findings not in FILE; fail when a recorded prompt grew (prompt-growth).")
+def check(paths, config_path, model, fmt, select, ignore, extend_select, fail_on, exit_zero, statistics, output_file, write_baseline=None, baseline_file=None):
     """Find prompts in PATHS (default: .) and report waste."""
     from . import output
 
     paths = paths or (".",)
     cfg = _load_config(paths, config_path, {"model": model, "select": _split(select) or None, "ignore": _split(ignore) or None, "extend_select": _split(extend_select) or None, "fail_on": fail_on})
     _validate_selectors(cfg)
+    bl = _load_baseline(baseline_file, write_baseline)
     result = _run(paths, cfg)
+    if write_baseline:
+        _write_baseline(write_baseline, result)
+    if bl is not None:
+        result = _apply_baseline(result, bl, cfg)
     if statistics:
         text = output.statistics(result)
     elif fmt == "json":
@@ -119,6 +126,46 @@ def check(paths, config_path, model, fmt, select, ignore, extend_select, fail_on
         text = formats.render(fmt, result, cfg)
     _write(text, output_file)
     raise _Exit(_exit_code(result, cfg, exit_zero))
+
+
+def _load_baseline(baseline_file, write_baseline):
+    if baseline_file and write_baseline:
+        _fail_usage("use either --baseline or --write-baseline, not both")
+    if not baseline_file:
+        return None
+    from .baseline import BaselineError, load
+
+    try:
+        return load(baseline_file)
+    except BaselineError as exc:
+        _fail_usage(str(exc))
+
+
+def _write_baseline(path, result):
+    from .baseline import BaselineError, write
+
+    try:
+        doc = write(path, result)
+    except BaselineError as exc:
+        _fail_usage(str(exc))
+    n = sum(f["count"] for f in doc["findings"])
+    tok = sum(p["tokens"] or 0 for p in doc["tokens"])
+    click.echo(f"promptlint: wrote baseline {path}: {n} finding{'s' if n != 1 else ''}, {len(doc['tokens'])} prompts ({tok:,} tokens)", err=True)
+    raise _Exit(0)
+
+
+def _apply_baseline(result, bl, cfg):
+    from .baseline import apply
+    from .config import ConfigError
+
+    try:
+        outcome = apply(result, bl, cfg)
+    except ConfigError as exc:
+        _fail_usage(str(exc))
+    if outcome.baselined:
+        n = outcome.baselined
+        click.echo(f"promptlint: {n} finding{'s' if n != 1 else ''} already in baseline {bl.path} not shown", err=True)
+    return outcome.result
 
 
 def _validate_selectors(cfg):
