@@ -193,7 +193,7 @@ def tokens(paths, config_path, model, fmt):
     result = _run(paths, cfg)
     click.echo(output.tokens_table(result, fmt), nl=False)
     for d in result.diagnostics:
-        click.echo(f"{d.path}:{d.line}:{d.column}: {d.code} {d.message}", err=True)
+        click.echo(f"{output.location(d.path, d.line, d.column, d.cell)}: {d.code} {d.message}", err=True)
     raise _Exit(0)
 
 

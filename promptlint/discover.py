@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from typing import Iterator, Optional
 
 SKIP_DIRS = frozenset(
@@ -60,6 +61,8 @@ _EXT_KIND = {
 
 # Kinds checked only when a prompt-files glob matches (or the file is named explicitly).
 _GLOB_ONLY = {"text"}
+# Project documents that a folder glob (``prompts/**``) may catch but that are never prompts when walked.
+_PROJECT_DOC = re.compile(r"(?i)^(readme|changelog|changes|history|license|licence|contributing|code_of_conduct|security|authors|notice)([._-].*)?$")
 # Kinds checked in any walked folder (their extractor decides what in them is a prompt).
 _ALWAYS = {"python", "notebook", "jinja", "prompt", "prompty", "yaml", "json"}
 
@@ -223,6 +226,8 @@ def _walk(top: str, cfg, exclude, seen, errors):
             in_globs = _match_any(rel, cfg.prompt_files)
             if kind in _GLOB_ONLY and not in_globs:
                 continue
+            if kind in _GLOB_ONLY and _PROJECT_DOC.match(e.name):
+                continue  # prompts/README.md documents the prompts; it is not one
             if cfg.include and not _match_any(rel, cfg.include) and not in_globs:
                 continue
             try:

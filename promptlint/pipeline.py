@@ -231,6 +231,10 @@ def apply_directives(prompts, d, source: SourceFile):
 def lint_source(source: SourceFile, cfg, rules) -> FileResult:
     from .rules import ignored_for_path, registry
 
+    if source.kind == "notebook":  # code cells go through this function as one Python module, mapped to cells
+        from .extract.notebook import lint_notebook
+
+        return lint_notebook(source, cfg, rules)
     reg = registry(cfg)
     d = _directives.parse(source.text, source.kind)
     try:

@@ -95,13 +95,13 @@ class Prompt:
 
     @property
     def static_text(self) -> str:
-        """Text with dynamic placeholders removed: what is counted."""
-        if not any(s.kind == PLACEHOLDER for s in self.segments):
+        """Text with dynamic placeholders and template tags (``{% … %}``, ``{# … #}``) removed: what is counted."""
+        if not any(s.kind in OPAQUE_KINDS for s in self.segments):
             return self.text
         parts = []
         pos = 0
         for s in self.segments:
-            if s.kind == PLACEHOLDER:
+            if s.kind in OPAQUE_KINDS:
                 parts.append(self.text[pos : s.start])
                 pos = s.end
         parts.append(self.text[pos:])
