@@ -225,6 +225,29 @@ def rule_cmd(name, config_path, model):
     raise _Exit(0)
 
 
+@cli.command("diff")
+@click.argument("paths", nargs=-1, type=click.Path())
+@_common
+@click.option("--base", required=True, metavar="REF", help="Git ref to compare the working tree with (branch, tag, commit, origin/main).")
+@click.option("--format", "fmt", default="text", type=click.Choice(["text", "markdown", "json"]), show_default=True)
+@click.option("--fail-on-increase", type=click.FloatRange(min=0), metavar="PCT", help="Exit 1 when the total static tokens of the compared prompts grew by more than PCT percent.")
+@click.option("--output-file", "-o", type=click.Path(dir_okay=False), help="Write the report to a file.")
+def diff_cmd(paths, config_path, model, base, fmt, fail_on_increase, output_file):
+    """Compare every prompt in PATHS (default: .) between git ref REF and the working tree."""
+    from . import gitdiff
+
+    paths = paths or (".",)
+    cfg = _load_config(paths, config_path, {"model": model})
+    try:
+        res = gitdiff.run_diff(base, paths, cfg, config_path=config_path, overrides={"model": model})
+    except gitdiff.DiffError as exc:
+        _fail_usage(str(exc))
+    for w in res.warnings:
+        click.echo(f"promptlint: warning: {w}", err=True)
+    _write(gitdiff.render(res, fmt), output_file)
+    raise _Exit(1 if gitdiff.exceeds(res, fail_on_increase) else 0)
+
+
 def main(argv=None):
     try:
         cli.main(args=argv, prog_name="promptlint", standalone_mode=False)
