@@ -56,7 +56,10 @@ def _write(text: str, output_file):
     if output_file:
         from .fsutil import atomic_write_text
 
-        atomic_write_text(output_file, text)
+        try:
+            atomic_write_text(output_file, text)
+        except OSError as exc:
+            _fail_usage(f"cannot write {output_file}: {exc.strerror or exc}")
     else:
         click.echo(text, nl=False)
 
@@ -106,24 +109,29 @@ def check(paths, config_path, model, fmt, select, ignore, extend_select, fail_on
     paths = paths or (".",)
     cfg = _load_config(paths, config_path, {"model": model, "select": _split(select) or None, "ignore": _split(ignore) or None, "extend_select": _split(extend_select) or None, "fail_on": fail_on})
     _validate_selectors(cfg)
+    if statistics and fmt not in ("text", "concise", "json", "markdown"):
+        _fail_usage(f"--statistics is available with --format text, concise, json or markdown, not {fmt}")
     bl = _load_baseline(baseline_file, write_baseline)
     result = _run(paths, cfg)
     if write_baseline:
         _write_baseline(write_baseline, result)
     if bl is not None:
         result = _apply_baseline(result, bl, cfg)
+    from . import formats
+
     if statistics:
-        text = output.statistics(result)
+        text = formats.statistics(fmt, result)
     elif fmt == "json":
-        text = output.to_json(result) + "\n"
+        from .costs import json_extra
+
+        text = output.to_json(result, prompt_extra=json_extra(cfg)) + "\n"
     elif fmt == "concise":
         text = output.to_concise(result)
     elif fmt == "text":
         text = output.to_text(result)
     else:
-        from . import formats
-
-        text = formats.render(fmt, result, cfg)
+        text = formats.render(fmt, result, cfg, paths=paths)
+    _note_unchecked_budget(result, cfg)
     _write(text, output_file)
     raise _Exit(_exit_code(result, cfg, exit_zero))
 
@@ -175,6 +183,39 @@ def _validate_selectors(cfg):
         _validate_rule_names(cfg, "command line")
     except ConfigError as exc:
         _fail_usage(str(exc))
+
+
+def _note_unchecked_budget(result, cfg):
+    """total-budget needs call rates; say so (stderr) rather than pass silently."""
+    if cfg.total_budget is None or not result.prompts:
+        return
+    from .costs import PriceBook
+
+    book = PriceBook(cfg)
+    if not any(book.prompt_cost(p).calls_per_day is not None for p in result.prompts):
+        click.echo("promptlint: note: total-budget is set but no prompt has a calls-per-day rate; the budget cannot be checked", err=True)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@_common
+@click.option("--format", "fmt", default="text", type=click.Choice(["text", "markdown", "json"]), show_default=True)
+@click.option("--calls-per-day", "calls", type=click.FloatRange(min=0), help="Global call rate for prompts without a comment or config glob (replaces config's global rate).")
+@click.option("--output-file", "-o", type=click.Path(dir_okay=False), help="Write the report to a file.")
+def report(paths, config_path, model, fmt, calls, output_file):
+    """Spend report: prompts by monthly cost, totals, waste by rule in tokens and dollars."""
+    from . import report as reportmod
+
+    paths = paths or (".",)
+    cfg = _load_config(paths, config_path, {"model": model})
+    if calls is not None:
+        from dataclasses import replace
+
+        cfg = replace(cfg, calls_per_day=tuple(x for x in cfg.calls_per_day if x[0] != "*") + (("*", float(calls)),))
+    result = _run(paths, cfg)
+    rep = reportmod.compute(result, cfg)
+    _write(reportmod.render(fmt, rep), output_file)
+    raise _Exit(0)
 
 
 @cli.command()
