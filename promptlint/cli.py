@@ -102,7 +102,10 @@ def cli():
 @click.option("--output-file", "-o", type=click.Path(dir_okay=False), help="Write the report to a file.")
 @click.option("--write-baseline", "write_baseline", metavar="FILE", type=click.Path(dir_okay=False), help="Record current findings and prompt tokens in FILE, then exit 0.")
 @click.option("--baseline", "baseline_file", metavar="FILE", type=click.Path(dir_okay=False), help="Report only findings not in FILE; fail when a recorded prompt grew (prompt-growth).")
-def check(paths, config_path, model, fmt, select, ignore, extend_select, fail_on, exit_zero, statistics, output_file, write_baseline=None, baseline_file=None):
+@click.option("--fix", "apply_fixes", is_flag=True, help="Apply safe fixes, then report what remains.")
+@click.option("--unsafe-fixes", is_flag=True, help="Include unsafe fixes (with --fix / --diff) and show them as fixable.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing (exit 1 when there are changes).")
+def check(paths, config_path, model, fmt, select, ignore, extend_select, fail_on, exit_zero, statistics, output_file, write_baseline=None, baseline_file=None, apply_fixes=False, unsafe_fixes=False, diff=False):
     """Find prompts in PATHS (default: .) and report waste."""
     from . import output
 
@@ -112,7 +115,16 @@ def check(paths, config_path, model, fmt, select, ignore, extend_select, fail_on
     if statistics and fmt not in ("text", "concise", "json", "markdown"):
         _fail_usage(f"--statistics is available with --format text, concise, json or markdown, not {fmt}")
     bl = _load_baseline(baseline_file, write_baseline)
-    result = _run(paths, cfg)
+    report = None
+    if diff:
+        raise _Exit(_emit_diff(_run_fix(paths, cfg, unsafe_fixes, write=False), unsafe_fixes))
+    if apply_fixes:
+        report = _run_fix(paths, cfg, unsafe_fixes, write=True)
+        result = report.result
+    else:
+        from .fix import resolve_result
+
+        result = resolve_result(_run(paths, cfg), cfg)  # fixable = what `fix` can write, edits encoded
     if write_baseline:
         _write_baseline(write_baseline, result)
     if bl is not None:
@@ -128,7 +140,11 @@ def check(paths, config_path, model, fmt, select, ignore, extend_select, fail_on
     elif fmt == "concise":
         text = output.to_concise(result)
     elif fmt == "text":
-        text = output.to_text(result)
+        text = output.to_text(result, unsafe_fixes=unsafe_fixes)
+        if report is not None:
+            from .fix import summary_lines
+
+            text += "\n".join(summary_lines(report, unsafe_fixes)[:-1]) + "\n"
     else:
         text = formats.render(fmt, result, cfg, paths=paths)
     _note_unchecked_budget(result, cfg)
@@ -236,6 +252,64 @@ def tokens(paths, config_path, model, fmt):
     for d in result.diagnostics:
         click.echo(f"{output.location(d.path, d.line, d.column, d.cell)}: {d.code} {d.message}", err=True)
     raise _Exit(0)
+
+
+def _run_fix(paths, cfg, unsafe, write):
+    from .fix import run_fix, warnings_for
+
+    errors = []
+    report = run_fix(paths, cfg, unsafe=unsafe, write=write, errors=errors)
+    for e in errors:
+        click.echo(f"promptlint: warning: {e}", err=True)
+    if errors and not report.result.files_scanned:
+        raise _Exit(2)
+    for w in warnings_for(report):
+        click.echo(f"promptlint: warning: {w}", err=True)
+    return report
+
+
+def _emit_diff(report, unsafe) -> int:
+    """The diff of every file a fix would change (stdout), the summary (stderr); 1 when there are changes."""
+    from .fix import summary_lines, unified_diff
+
+    for out in report.changed:
+        click.echo(unified_diff(out), nl=False)
+    click.echo("\n".join(summary_lines(report, unsafe)), err=True)
+    return 1 if report.changed else 0
+
+
+@cli.command("fix")
+@click.argument("paths", nargs=-1, type=click.Path())
+@_common
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply unsafe fixes (they change what the model reads).")
+@click.option("--diff", is_flag=True, help="Print a unified diff of the fixes; write nothing (exit 1 when there are changes).")
+@click.option("--format", "fmt", default="text", type=click.Choice(["text", "json"]), show_default=True)
+@click.option("--select", multiple=True, help="Rules to enable (codes, names or code prefixes; comma-separated).")
+@click.option("--ignore", multiple=True, help="Rules to disable.")
+@click.option("--extend-select", multiple=True, help="Rules to enable on top of the selection.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), help="Lowest severity that fails the run.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
+def fix_cmd(paths, config_path, model, unsafe_fixes, diff, fmt, select, ignore, extend_select, fail_on, exit_zero):
+    """Rewrite the prompts in PATHS (default: .) with verified fixes; report tokens saved and what remains."""
+    import json
+
+    from . import output
+    from .fix import report_json, summary_lines
+
+    paths = paths or (".",)
+    cfg = _load_config(paths, config_path, {"model": model, "select": _split(select) or None, "ignore": _split(ignore) or None, "extend_select": _split(extend_select) or None, "fail_on": fail_on})
+    _validate_selectors(cfg)
+    report = _run_fix(paths, cfg, unsafe_fixes, write=not diff)
+    if diff and fmt == "text":
+        raise _Exit(_emit_diff(report, unsafe_fixes))
+    if fmt == "json":
+        click.echo(json.dumps(report_json(report), indent=2, ensure_ascii=False))
+    else:
+        lines = [f"{output.location(d.path, d.line, d.column, d.cell)}: {d.code} {output.fix_marker(d, unsafe_fixes)}{d.message}" for d in report.result.diagnostics]
+        click.echo("\n".join(lines + ([""] if lines else []) + summary_lines(report, unsafe_fixes)))
+    if diff:
+        raise _Exit(1 if report.changed else 0)
+    raise _Exit(_exit_code(report.result, cfg, exit_zero))
 
 
 @cli.command("rules")

@@ -1,15 +1,18 @@
 """Atomic writes: a temp file in the same folder, fsync, then rename. A reader (or a crash) sees the old file
-or the new one, never half of one. File mode is kept."""
+or the new one, never half of one. File mode is kept; a symlink is followed (its target is replaced, the link
+stays a link)."""
 
 from __future__ import annotations
 
 import os
 import stat
 import tempfile
+from typing import Optional
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
+    path = os.path.realpath(path)
+    directory = os.path.dirname(path)
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:
@@ -29,7 +32,40 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
         except OSError:
             pass
         raise
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory: str) -> None:
+    """Make the rename itself durable (best effort: not every platform can open a folder)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def atomic_write_text(path: str, text: str, encoding: str = "utf-8") -> None:
     atomic_write_bytes(path, text.encode(encoding))
+
+
+def read_bytes(path: str) -> Optional[bytes]:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def is_writable(path: str) -> bool:
+    """False for a file without write permission for its owner (even when running as root, who could write
+    it anyway: a read-only file is a deliberate choice to respect)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return bool(st.st_mode & stat.S_IWUSR) and os.access(path, os.W_OK)

@@ -96,12 +96,16 @@ def _index_loader():
 
     def index_of(path):
         if path not in cache:
+            # decoded exactly as the linter read it (BOM stripped, the file's own encoding, newlines kept), so
+            # edit offsets map to the same lines and columns as the diagnostics
+            from .discover import kind_of
+            from .pipeline import decode_source
+
             try:
                 with open(path, "rb") as fh:
                     data = fh.read()
-                if data.startswith(b"\xef\xbb\xbf"):
-                    data = data[3:]
-                cache[path] = LineIndex(data.decode("utf-8", "surrogateescape"))
+                src = decode_source(path, kind_of(path) or "text", data)
+                cache[path] = LineIndex(src.text) if not isinstance(src, str) else None
             except OSError:
                 cache[path] = None
         return cache[path]
@@ -153,10 +157,13 @@ def to_text(result: RunResult, unsafe_fixes: bool = False, show_fixes_hint: bool
     unsafe = sum(1 for d in result.diagnostics if d.fix and d.fix.applicability == "unsafe")
     if show_fixes_hint and (safe or unsafe):
         msg = []
-        if safe:
-            msg.append(f"[*] {safe} fixable with `promptlint fix`")
-        if unsafe and not unsafe_fixes:
-            msg.append(f"{unsafe} more with `promptlint fix --unsafe-fixes`")
+        if unsafe_fixes:  # every fix is marked [*]: they all need --unsafe-fixes to be applied together
+            msg.append(f"[*] {safe + unsafe} fixable with `promptlint fix --unsafe-fixes`")
+        else:
+            if safe:
+                msg.append(f"[*] {safe} fixable with `promptlint fix`")
+            if unsafe:
+                msg.append(f"{unsafe} {'more ' if safe else ''}with `promptlint fix --unsafe-fixes`")
         lines.append("; ".join(msg) + ".")
     return "\n".join(lines) + "\n"
 
