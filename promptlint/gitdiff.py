@@ -430,9 +430,14 @@ def run_diff(base: str, paths, head_cfg, config_path=None, overrides=None, cwd=N
         rels.append(rel)
     rule_dirs = [r for r in (_rel_to(os.path.join(head_cfg.root, d), root) for d in head_cfg.rule_dirs) if r is not None]
 
+    from .discover import kind_of
+
     def wanted(path: str) -> bool:
+        """Config and ignore files anywhere; under PATHS and rule-dirs, what promptlint could read."""
         if path.rsplit("/", 1)[-1] in CONFIG_NAMES:
             return True
+        if kind_of(path) is None:
+            return False  # binaries, other languages: never discovered, not written
         for scope in rels + rule_dirs:
             if scope == "." or path == scope or path.startswith(scope.rstrip("/") + "/"):
                 return True
