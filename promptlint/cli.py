@@ -40,11 +40,21 @@ def _split(values):
     return tuple(out)
 
 
+def _run_options() -> dict:
+    ctx = click.get_current_context(silent=True)
+    return (ctx.obj or {}) if ctx is not None and isinstance(ctx.obj, dict) else {}
+
+
 def _run(paths, cfg):
     from .pipeline import run
 
     errors = []
-    result = run(paths, cfg, errors=errors)
+    opts = _run_options()
+    if opts.get("cache_dir"):
+        from dataclasses import replace
+
+        cfg = replace(cfg, cache_dir=opts["cache_dir"])
+    result = run(paths, cfg, errors=errors, use_cache=False if opts.get("no_cache") else None, jobs=opts.get("jobs"))
     for e in errors:
         click.echo(f"promptlint: warning: {e}", err=True)
     if errors and not result.files_scanned:
@@ -71,9 +81,17 @@ def _exit_code(result, cfg, exit_zero=False) -> int:
     return 1 if any(SEV_RANK.get(d.severity, 1) >= limit for d in result.diagnostics) else 0
 
 
+def _store_run_option(ctx, param, value):
+    ctx.ensure_object(dict)[param.name] = value
+    return value
+
+
 common_options = [
     click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: closest pyproject.toml/promptlint.toml)."),
     click.option("--model", help="Default model for prompts whose call names none (default gpt-4o)."),
+    click.option("--no-cache", is_flag=True, expose_value=False, callback=_store_run_option, help="Do not read or write the results cache."),
+    click.option("--cache-dir", type=click.Path(file_okay=False), expose_value=False, callback=_store_run_option, help="Cache folder (default .promptlint_cache)."),
+    click.option("--jobs", "-j", type=click.IntRange(min=1), expose_value=False, callback=_store_run_option, help="Worker processes (default: all cores)."),
 ]
 
 
@@ -353,8 +371,13 @@ def diff_cmd(paths, config_path, model, base, fmt, fail_on_increase, output_file
 
     paths = paths or (".",)
     cfg = _load_config(paths, config_path, {"model": model})
+    opts = _run_options()
+    if opts.get("cache_dir"):
+        from dataclasses import replace
+
+        cfg = replace(cfg, cache_dir=opts["cache_dir"])
     try:
-        res = gitdiff.run_diff(base, paths, cfg, config_path=config_path, overrides={"model": model})
+        res = gitdiff.run_diff(base, paths, cfg, config_path=config_path, overrides={"model": model}, use_cache=False if opts.get("no_cache") else None, jobs=opts.get("jobs"))
     except gitdiff.DiffError as exc:
         _fail_usage(str(exc))
     for w in res.warnings:

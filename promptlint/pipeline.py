@@ -75,6 +75,10 @@ def decode_source(path: str, kind: str, data: bytes):
 def extract(source: SourceFile, cfg):
     """(prompts, analysis) for a source; raises ExtractError when it does not parse."""
     if source.kind == "python":
+        from .extract.prefilter import maybe_llm_code
+
+        if not maybe_llm_code(source.text, cfg):
+            return [], None
         import libcst as cst
 
         from .extract import python as pyx
@@ -295,17 +299,23 @@ def lint_file(path: str, kind: str, cfg, rules) -> FileResult:
         return FileResult(path, (), (_file_level(path, "syntax-error", "expression nesting too deep to analyse", cfg=cfg),))
 
 
-def run(paths, cfg, rules=None, errors=None) -> RunResult:
+def run(paths, cfg, rules=None, errors=None, use_cache=None, jobs=None) -> RunResult:
+    """Lint PATHS. With the configured rule set, results are cached and files are linted in parallel;
+    with explicit ``rules`` (tests, the fixer's verification) everything runs in this process, uncached."""
     from .discover import discover
     from .rules import enabled_rules
+    from .runner import lint_files
 
+    explicit = rules is not None
     if rules is None:
         rules = enabled_rules(cfg)
     result = RunResult()
     files = list(discover(paths, cfg, errors))
     result.files_scanned = len(files)
-    for path, kind in files:
-        fr = lint_file(path, kind, cfg, rules)
+    if use_cache is None:
+        use_cache = not explicit and os.environ.get("PROMPTLINT_NO_CACHE", "") in ("", "0")
+    file_results = lint_files(files, cfg, rules, use_cache=use_cache and not explicit, jobs=1 if explicit else jobs)
+    for fr in file_results:
         result.prompts.extend(fr.prompts)
         result.diagnostics.extend(fr.diagnostics)
     project_rules = [r for r in rules if r.scope == "project"]

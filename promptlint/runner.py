@@ -1,0 +1,203 @@
+"""Running the pipeline over many files: content-hash cache and a process pool.
+
+Cache: one pickle per (promptlint build, config, rule set) in ``cache-dir`` (default ``.promptlint_cache``
+next to the config file, or in the working directory). An entry is keyed by the file's absolute path and
+holds (size, mtime_ns, sha256 of the bytes, FileResult). A file whose size and mtime are unchanged is not even
+read; one whose stat changed is hashed and reused when its bytes are the same. Results are identical with or
+without the cache and with any number of workers (tests check both).
+
+Workers: files left after the cache are linted in a process pool (``--jobs``, default: all cores), in
+chunks, each worker building its own rule set from the (picklable) config.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from typing import Optional
+
+from .types import FileResult
+
+CACHE_FORMAT = 1
+_WORKER = {}
+
+
+def _code_fingerprint() -> str:
+    """Changes when promptlint's code or data changes (a version bump is not needed during development)."""
+    from . import __version__
+
+    h = hashlib.sha256(f"{__version__}:{CACHE_FORMAT}".encode())
+    base = os.path.dirname(os.path.abspath(__file__))
+    for root, _dirs, files in os.walk(base):
+        for name in sorted(files):
+            if name.endswith((".py", ".yaml", ".yml")):
+                try:
+                    st = os.stat(os.path.join(root, name))
+                except OSError:
+                    continue
+                h.update(f"{os.path.relpath(os.path.join(root, name), base)}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+def _rules_fingerprint(rules, cfg) -> str:
+    h = hashlib.sha256()
+    for r in rules:
+        h.update(f"{r.code}:{r.name}:{r.severity}:{sorted(r.opts.items())!r}:{r.origin}".encode())
+    for d in cfg.rule_dirs:
+        p = d if os.path.isabs(d) else os.path.join(cfg.root, d)
+        if os.path.isdir(p):
+            for name in sorted(os.listdir(p)):
+                try:
+                    with open(os.path.join(p, name), "rb") as fh:
+                        h.update(name.encode() + hashlib.sha256(fh.read()).digest())
+                except OSError:
+                    pass
+    return h.hexdigest()[:16]
+
+
+class Cache:
+    def __init__(self, cfg, rules):
+        from .config import fingerprint
+
+        base = cfg.cache_dir if os.path.isabs(cfg.cache_dir) else os.path.join(cfg.root, cfg.cache_dir)
+        self.dir = base
+        key = hashlib.sha256(f"{_code_fingerprint()}:{fingerprint(cfg)}:{_rules_fingerprint(rules, cfg)}:{os.getcwd()}".encode()).hexdigest()[:20]
+        self.path = os.path.join(base, f"results-{key}.pickle")
+        self.entries = {}
+        self.dirty = False
+        try:
+            with open(self.path, "rb") as fh:
+                data = pickle.load(fh)
+            if isinstance(data, dict) and data.get("format") == CACHE_FORMAT:
+                self.entries = data["entries"]
+        except Exception:
+            self.entries = {}
+
+    def lookup(self, path: str) -> Optional[FileResult]:
+        ap = os.path.abspath(path)
+        e = self.entries.get(ap)
+        if e is None:
+            return None
+        size, mtime, sha, fr = e
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        if fr.path != path:
+            return None
+        if st.st_size == size and st.st_mtime_ns == mtime:
+            return fr
+        if st.st_size != size:
+            return None
+        try:
+            with open(path, "rb") as fh:
+                digest = hashlib.sha256(fh.read()).hexdigest()
+        except OSError:
+            return None
+        if digest == sha:
+            self.entries[ap] = (size, st.st_mtime_ns, sha, fr)
+            self.dirty = True
+            return fr
+        return None
+
+    def store(self, path: str, fr: FileResult, stat_before):
+        if stat_before is None:
+            return
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+            st = os.stat(path)
+        except OSError:
+            return
+        if st.st_size != stat_before[0] or st.st_mtime_ns != stat_before[1]:
+            return  # changed while we linted it: do not cache
+        self.entries[os.path.abspath(path)] = (st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest(), fr)
+        self.dirty = True
+
+    def save(self):
+        if not self.dirty:
+            return
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+            gi = os.path.join(self.dir, ".gitignore")
+            if not os.path.exists(gi):
+                with open(gi, "w") as fh:
+                    fh.write("# created by promptlint\n*\n")
+            from .fsutil import atomic_write_bytes
+
+            atomic_write_bytes(self.path, pickle.dumps({"format": CACHE_FORMAT, "entries": self.entries}, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            pass  # a read-only tree still gets linted
+
+
+def _stat(path):
+    try:
+        st = os.stat(path)
+        return (st.st_size, st.st_mtime_ns)
+    except OSError:
+        return None
+
+
+def _init_worker(cfg):
+    from .rules import enabled_rules
+
+    _WORKER["cfg"] = cfg
+    _WORKER["rules"] = enabled_rules(cfg)
+
+
+def _work(chunk):
+    from .pipeline import lint_file
+
+    cfg = _WORKER["cfg"]
+    rules = _WORKER["rules"]
+    return [(i, lint_file(path, kind, cfg, rules)) for i, path, kind in chunk]
+
+
+def _default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def lint_files(files, cfg, rules, use_cache=True, jobs=None) -> list:
+    """FileResults for [(path, kind)], in the same order."""
+    from .pipeline import lint_file
+
+    results: list = [None] * len(files)
+    cache = Cache(cfg, rules) if use_cache else None
+    todo = []
+    stats = {}
+    for i, (path, kind) in enumerate(files):
+        if cache is not None:
+            hit = cache.lookup(path)
+            if hit is not None:
+                results[i] = hit
+                continue
+            stats[i] = _stat(path)
+        todo.append((i, path, kind))
+    jobs = jobs or cfg.jobs or _default_jobs()
+    # a worker pool pays for itself only with enough work: ~4 files per worker at least
+    if jobs > 1 and len(todo) >= 8:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        try:
+            ctx = mp.get_context("fork")
+        except ValueError:  # pragma: no cover - platforms without fork
+            ctx = mp.get_context("spawn")
+        size = max(1, min(32, len(todo) // (jobs * 4) or 1))
+        chunks = [todo[k : k + size] for k in range(0, len(todo), size)]
+        with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=ctx, initializer=_init_worker, initargs=(cfg,)) as pool:
+            for done in pool.map(_work, chunks):
+                for i, fr in done:
+                    results[i] = fr
+    else:
+        for i, path, kind in todo:
+            results[i] = lint_file(path, kind, cfg, rules)
+    if cache is not None:
+        for i, path, _kind in todo:
+            cache.store(path, results[i], stats.get(i))
+        cache.save()
+    return results
