@@ -236,6 +236,10 @@ def _skeleton(text: str, regions) -> str:
 # ======================================================================================= Python string table
 
 
+class _FallBack(Exception):
+    pass
+
+
 @dataclass(frozen=True)
 class _PyRegion:
     start: int  # writable text: a string body, or one text part of an f-string
@@ -255,25 +259,74 @@ class _PyExpr:
 
 
 class _PyTable:
+    """The string literals of a module: their writable bodies (a string's, or each text part of an f-string)
+    and the f-strings' replacement fields. A tokenize scan finds the tokens (fast); an f-string is parsed on
+    its own with libcst for its parts. When this Python's tokenizer cannot read the file (newer syntax), the
+    whole module is parsed with libcst instead."""
+
     def __init__(self, text: str):
+        self.regions, self.exprs = [], []
+        try:
+            self._scan(text)
+        except (tokenize.TokenError, SyntaxError, ValueError, _FallBack):
+            self.regions, self.exprs = [], []
+            self._from_cst(text, 0)
+        self.regions.sort(key=lambda r: (r.start, r.end))
+
+    def _scan(self, text: str):
+        idx = LineIndex(text)
+        fs_start, fs_end = getattr(tokenize, "FSTRING_START", None), getattr(tokenize, "FSTRING_END", None)
+        depth = 0
+        begin = 0
+        for t in tokenize.generate_tokens(io.StringIO(text).readline):
+            if t.type == tokenize.STRING:
+                s0, s1 = idx.offset(t.start[0], t.start[1] + 1), idx.offset(t.end[0], t.end[1] + 1)
+                prefix = t.string[: len(t.string) - len(t.string.lstrip("rRbBuUfF"))]
+                if "f" in prefix.lower():
+                    self._fstring(text, s0, s1)
+                else:
+                    q = t.string[len(prefix) : len(prefix) + 3]
+                    q = q if q in ('"""', "'''") else q[:1]
+                    self.regions.append(_PyRegion(s0 + len(prefix) + len(q), s1 - len(q), "r" in prefix.lower(), q, False, s0, s1))
+            elif fs_start is not None and t.type == fs_start:
+                if depth == 0:
+                    begin = idx.offset(t.start[0], t.start[1] + 1)
+                depth += 1
+            elif fs_end is not None and t.type == fs_end:
+                depth -= 1
+                if depth == 0:
+                    self._fstring(text, begin, idx.offset(t.end[0], t.end[1] + 1))
+
+    def _fstring(self, text: str, s0: int, s1: int):
+        self._from_cst(text[s0:s1], s0, alone=True)
+
+    def _from_cst(self, text: str, base: int, alone: bool = False):
         import libcst as cst
         from libcst.metadata import MetadataWrapper, PositionProvider
 
-        module = cst.parse_module(text)
+        if alone:  # one f-string token, checked to be exactly that
+            try:
+                module = cst.parse_module(text)
+            except Exception:
+                raise _FallBack() from None
+            body = module.body
+            if not (len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine) and len(body[0].body) == 1 and isinstance(body[0].body[0], cst.Expr) and isinstance(body[0].body[0].value, cst.FormattedString)):
+                raise _FallBack()
+        else:
+            module = cst.parse_module(text)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         pos = wrapper.resolve(PositionProvider)
         idx = LineIndex(text)
 
         def off(node):
             r = pos[node]
-            return idx.offset(r.start.line, r.start.column + 1), idx.offset(r.end.line, r.end.column + 1)
+            return base + idx.offset(r.start.line, r.start.column + 1), base + idx.offset(r.end.line, r.end.column + 1)
 
-        regions, exprs = [], []
         for node in pos:
             if isinstance(node, cst.SimpleString):
                 s0, s1 = off(node)
                 prefix, q = node.prefix, node.quote
-                regions.append(_PyRegion(s0 + len(prefix) + len(q), s1 - len(q), "r" in prefix.lower(), q, False, s0, s1))
+                self.regions.append(_PyRegion(s0 + len(prefix) + len(q), s1 - len(q), "r" in prefix.lower(), q, False, s0, s1))
             elif isinstance(node, cst.FormattedString):
                 s0, s1 = off(node)
                 raw = "r" in node.prefix.lower()
@@ -281,11 +334,9 @@ class _PyTable:
                 for part in node.parts:
                     p0, p1 = off(part)
                     if isinstance(part, cst.FormattedStringText):
-                        regions.append(_PyRegion(p0, p1, raw, q, True, s0, s1))
+                        self.regions.append(_PyRegion(p0, p1, raw, q, True, s0, s1))
                     else:
-                        exprs.append(_PyExpr(p0, p1, q))
-        self.regions = sorted(regions, key=lambda r: (r.start, r.end))
-        self.exprs = exprs
+                        self.exprs.append(_PyExpr(p0, p1, q))
 
     def region(self, a: int, b: int) -> Optional[_PyRegion]:
         best = None

@@ -789,3 +789,63 @@ def test_fix_and_check_help_mention_the_options(tmp_path):
     assert "--unsafe-fixes" in out and "--diff" in out
     code, out, err = cli("check", "-h")
     assert "--fix" in out and "--unsafe-fixes" in out and "--diff" in out
+
+
+# ======================================================================================== property test
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ALPHABET = st.sampled_from(list("ab  .,:;'\"\\{}%#\n\t\r\x00") + ["\u00e9", "\u20ac", "\u200b", "\U0001F600", "OL", "D"])
+_HOSTS = {
+    "double": ('"Start OLD end."', "Start {} end."),
+    "single": ("'Start OLD end.'", "Start {} end."),
+    "triple": ('"""Start\nOLD"""', "Start\n{}"),
+    "triple1": ("'''Start OLD'''", "Start {}"),
+    "fstring": ('f"Start {x} OLD end."', "Start {{x}} {} end."),
+    "format": ('"Start {x} OLD end.".format(x=1)', "Start {{x}} {} end."),
+    "percent": ('"Start %s OLD end." % x', "Start %s {} end."),
+    "concat": ('("Start OLD "\n    "end.")', "Start {} end."),
+}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(new=st.lists(_ALPHABET, max_size=8).map("".join), host=st.sampled_from(sorted(_HOSTS)))
+def test_any_text_is_written_exactly_or_not_at_all(tmp_path, new, host):
+    """Whatever the new text, the literal either reads exactly that afterwards, or the file is unchanged."""
+    if "OLD" in new:
+        return
+    literal, shape = _HOSTS[host]
+    before = WRAP % literal
+    p = tmp_path / f"{host}.py"
+    p.write_text(before, encoding="utf-8", newline="")
+    rep = run_rules(p, [swap("OLD", new)])
+    expected = shape.replace("{{x}}", "\ue000").format(new).replace("\ue000", "{x}")
+    if rep.changed:
+        assert prompt_texts(p) == [expected]
+        import ast
+
+        ast.parse(p.read_text(encoding="utf-8"))
+    else:
+        assert p.read_text(encoding="utf-8") == before
+        old_text = shape.replace("{{x}}", "\ue000").format("OLD").replace("\ue000", "{x}")
+        created = fixmod._creates(old_text, expected, fixmod._JINJA_OPEN)
+        assert created, f"refused without a reason: {new!r} in {host}"
+
+
+def test_string_table_fast_scan_matches_libcst():
+    """The tokenize scan (with f-strings parsed alone) finds the same literals as a full libcst parse, and falls
+    back to libcst for syntax this Python's tokenizer reads differently (nested same quotes, 3.12)."""
+    srcs = [
+        NON_PROMPTS,
+        'x = f"a {b!r:>{w}} c" "d" f\'\'\'{g}\n\'\'\'\nb = rb"e"\ny = u"h" R"\\d"\n',
+        'x = f"{d["a"]} and {y}"\nz = "plain"\n',
+    ]
+    key = lambda r: (r.start, r.end, r.tok_start, r.fstring, r.raw, r.quote)  # noqa: E731
+    for src in srcs:
+        fast = fixmod._PyTable(src)
+        full = fixmod._PyTable.__new__(fixmod._PyTable)
+        full.regions, full.exprs = [], []
+        full._from_cst(src, 0)
+        assert sorted(set(map(key, fast.regions))) == sorted(set(map(key, full.regions)))
+        assert sorted((x.start, x.end) for x in set(fast.exprs)) == sorted((x.start, x.end) for x in set(full.exprs))
