@@ -75,24 +75,47 @@ def decode_source(path: str, kind: str, data: bytes):
 def extract(source: SourceFile, cfg):
     """(prompts, analysis) for a source; raises ExtractError when it does not parse."""
     if source.kind == "python":
+        import ast
+        import warnings
+
         from .extract.prefilter import maybe_llm_code
 
-        if not maybe_llm_code(source.text, cfg):
-            return [], None
-        import libcst as cst
-
-        from .extract import python as pyx
-
         try:
-            prompts, analysis = pyx.extract(source, cfg)
-        except cst.ParserSyntaxError as exc:
-            raise _syntax_error(source.text, exc) from None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(source.text)
+        except (SyntaxError, ValueError, MemoryError):
+            tree = None  # newer syntax than this interpreter knows, or a real error: libcst decides
         except RecursionError:
             raise ExtractError("expression nesting too deep to analyse") from None
-        return prompts, analysis
+        if tree is not None:
+            if not maybe_llm_code(source.text, cfg, tree):
+                return [], None
+            from .extract import pyast
+
+            try:
+                return pyast.extract(source, cfg, tree)
+            except RecursionError:
+                raise ExtractError("expression nesting too deep to analyse") from None
+        return _extract_libcst(source, cfg)
     from .extract import templates
 
     return templates.extract(source, cfg), None
+
+
+def _extract_libcst(source: SourceFile, cfg):
+    """The libcst extractor: for files ``ast`` cannot parse (3.12+ syntax on an older interpreter), and for
+    rules that still walk libcst trees."""
+    import libcst as cst
+
+    from .extract import python as pyx
+
+    try:
+        return pyx.extract(source, cfg)
+    except cst.ParserSyntaxError as exc:
+        raise _syntax_error(source.text, exc) from None
+    except RecursionError:
+        raise ExtractError("expression nesting too deep to analyse") from None
 
 
 def _syntax_error(text: str, exc) -> ExtractError:
@@ -137,10 +160,26 @@ class RuleContext:
 class FileContext:
     """What a file rule (code flow) may use."""
 
-    def __init__(self, source: SourceFile, cfg, prompts, analysis, rule, index):
+    def __init__(self, source: SourceFile, cfg, prompts, analysis, rule, index, cache=None):
         self.source = source
         self.cfg = cfg
         self.prompts = prompts
+        self.rule = rule
+        # Rules declare which tree they walk: ``analysis_kind = "ast"`` (the fast extractor's analysis) or
+        # "libcst" (computed on demand, once per file, shared through ``cache``).
+        kind = getattr(rule, "analysis_kind", "libcst")
+        if kind == "libcst" and analysis is not None and not hasattr(analysis, "positions"):
+            if cache is not None and "libcst" in cache:
+                analysis = cache["libcst"]
+            else:
+                try:
+                    analysis = _extract_libcst(source, cfg)[1]
+                except ExtractError:
+                    analysis = None
+                if cache is not None:
+                    cache["libcst"] = analysis
+        if kind == "ast" and analysis is not None and hasattr(analysis, "positions"):
+            analysis = None  # the file only parsed with libcst (newer syntax): ast-walking rules skip it
         self.analysis = analysis
         self.rule = rule
         self.index = index
@@ -252,6 +291,7 @@ def lint_source(source: SourceFile, cfg, rules) -> FileResult:
     prompts = apply_directives(prompts, d, source)
     index = LineIndex(source.text)
     diags = []
+    analysis_cache: dict = {}
     for rule in rules:
         if ignored_for_path(cfg, source.path, rule):
             continue
@@ -261,7 +301,7 @@ def lint_source(source: SourceFile, cfg, rules) -> FileResult:
                 for f in rule.check(p, ctx):
                     diags.append(finding_to_diagnostic(f, p, rule, index, source))
         elif rule.scope == "file":
-            ctx = FileContext(source, cfg, prompts, analysis, rule, index)
+            ctx = FileContext(source, cfg, prompts, analysis, rule, index, analysis_cache)
             diags.extend(rule.check_file(ctx))
     kept = []
     suppressed = 0

@@ -135,17 +135,18 @@ def _targets(node):
     return []
 
 
-def maybe_llm_code(text: str, cfg=None) -> bool:
+def maybe_llm_code(text: str, cfg=None, tree=None) -> bool:
     """False only when the file certainly holds no prompt and no LLM call promptlint reports."""
     rx, extra = _compiled(cfg)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return True  # libcst decides: newer syntax parses there, a real error becomes a syntax-error finding
     if not rx.search(text):
         return False
+    if tree is None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return True  # libcst decides: newer syntax parses there, a real error becomes a syntax-error finding
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             chain = _chain(node.func)

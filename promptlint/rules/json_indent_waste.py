@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 
 from .base import UNSAFE, Docs, Examples, Rule
@@ -37,6 +36,7 @@ class JsonIndentWaste(Rule):
     severity = "warning"
     summary = "Pretty-printed JSON inside a prompt"
     scope = "file"
+    analysis_kind = "ast"
     fix = UNSAFE
     example_host = "python"
     docs = Docs(
@@ -72,7 +72,9 @@ class JsonIndentWaste(Rule):
         an = ctx.analysis
         if an is None:
             return []
-        import libcst as cst
+        import ast as _ast
+
+        from ..extract.pyast import keyword
 
         prompts = ctx.prompts
         prompt_names = set()
@@ -82,16 +84,16 @@ class JsonIndentWaste(Rule):
         content_names = set()
         content_nodes = set()
         for node, _scope, _stmt in an.col.dicts:
-            for el in node.elements:
-                if isinstance(el, cst.DictElement) and isinstance(el.key, cst.SimpleString) and el.key.evaluated_value in ("content", "text"):
-                    if isinstance(el.value, cst.Name):
-                        content_names.add(el.value.value)
-                    content_nodes.add(id(el.value))
+            for k, v in zip(node.keys, node.values):
+                if isinstance(k, _ast.Constant) and k.value in ("content", "text"):
+                    if isinstance(v, _ast.Name):
+                        content_names.add(v.id)
+                    content_nodes.add(id(v))
         for site, _spec in an.sink_calls:
-            for a in site.call.args:
-                if isinstance(a.value, cst.Name):
-                    content_names.add(a.value.value)
-                content_nodes.add(id(a.value))
+            for a in list(site.call.args) + [k.value for k in site.call.keywords]:
+                if isinstance(a, _ast.Name):
+                    content_names.add(a.id)
+                content_nodes.add(id(a))
         out = []
         for site in an.col.calls:
             q = site.qualified
@@ -101,9 +103,9 @@ class JsonIndentWaste(Rule):
             if kind is None:
                 continue
             call = site.call
-            indent = _kw(call, "indent")
+            indent = keyword(call, "indent")
             if kind == "json":
-                if indent is None or (isinstance(indent.value, cst.Name) and indent.value.value == "None"):
+                if indent is None or (isinstance(indent.value, _ast.Constant) and indent.value.value is None):
                     continue
             start, end = an._pos(call)
             reason = None
@@ -126,7 +128,7 @@ class JsonIndentWaste(Rule):
             else:
                 msg = f"{label} output {reason}: compact JSON would save ~{saved} tokens per call (estimate on a sample payload; the real data is only known at run time)"
             fix = None
-            if kind == "json" and _kw(call, "separators") is None:
+            if kind == "json" and keyword(call, "separators") is None:
                 from ..types import Edit, Fix
 
                 a0, a1 = an._pos(indent)
@@ -136,34 +138,30 @@ class JsonIndentWaste(Rule):
 
     @staticmethod
     def _assigned_name(site):
-        import libcst as cst
+        import ast as _ast
 
         stmt = site.stmt
-        if isinstance(stmt, cst.SimpleStatementLine) and stmt.body:
-            small = stmt.body[0]
-            if isinstance(small, cst.Assign) and small.value is site.call and len(small.targets) == 1:
-                t = small.targets[0].target
-                if isinstance(t, cst.Name):
-                    return t.value
-            if isinstance(small, cst.AnnAssign) and small.value is site.call and isinstance(small.target, cst.Name):
-                return small.target.value
+        if isinstance(stmt, (_ast.Assign, _ast.AnnAssign)) and stmt.value is site.call:
+            targets = stmt.targets if isinstance(stmt, _ast.Assign) else [stmt.target]
+            if len(targets) == 1 and isinstance(targets[0], _ast.Name):
+                return targets[0].id
         return None
 
     def _measure(self, call, kind, ctx, indent):
         """(tokens saved, exact?) comparing pretty and compact dumps of the data."""
-        import libcst as cst
+        import ast as _ast
 
         width = 2
         if indent is not None:
             try:
-                width = int(ast.literal_eval(cst.Module([]).code_for_node(indent.value)))
+                width = int(_ast.literal_eval(indent.value))
             except Exception:
                 width = 2
         data = _SAMPLE
         exact = False
-        if call.args and call.args[0].keyword is None:
+        if call.args and not isinstance(call.args[0], _ast.Starred):
             try:
-                data = ast.literal_eval(cst.Module([]).code_for_node(call.args[0].value))
+                data = _ast.literal_eval(call.args[0])
                 exact = True
             except Exception:
                 data = _SAMPLE
