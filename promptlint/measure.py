@@ -9,7 +9,7 @@ from . import tokens
 
 def measure(prompt, cfg):
     model = prompt.model or cfg.model
-    tok = tokens.tokenizer_for(model)
+    tok = tokens.tokenizer_for(model, cfg.models)
     n = tokens.count(prompt.static_text, tok)
     tmin = tmax = None
     outside = prompt.get_meta("outside_text")
@@ -18,6 +18,9 @@ def measure(prompt, cfg):
         base = tokens.count(outside, tok)
         tmin = base + sum(min(tokens.count(alt, tok) for alt in alts) for alts in branches)
         tmax = base + sum(max(tokens.count(alt, tok) for alt in alts) for alts in branches)
+        # pieces are counted apart, so token merges across their edges can push the sum past the whole
+        tmax = min(tmax, n)
+        tmin = min(tmin, tmax)
     return replace(
         prompt,
         model=model,
@@ -34,8 +37,8 @@ class Counter:
 
     __slots__ = ("tok",)
 
-    def __init__(self, model: str):
-        self.tok = tokens.tokenizer_for(model)
+    def __init__(self, model: str, overrides=()):
+        self.tok = tokens.tokenizer_for(model, overrides)
 
     def count(self, text: str) -> int:
         return tokens.count(text, self.tok)

@@ -147,7 +147,7 @@ class RuleContext:
         self.source = source
         self.rule = rule
         self.file_prompts = file_prompts
-        self._counter = Counter(prompt.model or cfg.model)
+        self._counter = Counter(prompt.model or cfg.model, cfg.models)
 
     def count(self, text: str) -> int:
         return self._counter.count(text)
@@ -358,7 +358,31 @@ def run(paths, cfg, rules=None, errors=None, use_cache=None, jobs=None) -> RunRe
     for fr in file_results:
         result.prompts.extend(fr.prompts)
         result.diagnostics.extend(fr.diagnostics)
-    project_rules = [r for r in rules if r.scope == "project"]
-    for r in project_rules:
-        result.diagnostics.extend(r.check_project(result.prompts, cfg))
+    project = []
+    for r in rules:
+        if r.scope == "project":
+            project.extend(r.check_project(result.prompts, cfg))
+    result.diagnostics.extend(_suppress_project(project, rules, cfg))
     return result
+
+
+def _suppress_project(diags, rules, cfg):
+    """Project-wide findings obey per-file-ignores and the `promptlint:` comments of the file they land in."""
+    from .rules import ignored_for_path, registry
+
+    reg = registry(cfg)
+    by_code = {r.code: r for r in rules}
+    directives_of = {}
+    kept = []
+    for d in diags:
+        rule = by_code.get(d.code) or reg.get(d.code)
+        if rule is not None and ignored_for_path(cfg, d.path, rule):
+            continue
+        if d.path not in directives_of:
+            src = read_source(d.path, "python" if d.path.endswith(".py") else "text") if os.path.isfile(d.path) else None
+            directives_of[d.path] = _directives.parse(src.text, src.kind) if isinstance(src, SourceFile) else None
+        dirs = directives_of[d.path]
+        if dirs is not None and rule is not None and _directives.is_suppressed(dirs, reg, rule, {d.line, d.line - 1}):
+            continue
+        kept.append(d)
+    return kept

@@ -89,7 +89,20 @@ def _strip_provider(model: str) -> str:
 
 
 @lru_cache(maxsize=512)
-def tokenizer_for(model: str) -> ModelTokenizer:
+def tokenizer_for(model: str, overrides=()) -> ModelTokenizer:
+    """How to count tokens for a model. ``overrides`` are config ``models`` entries: an entry with an
+    ``encoding`` (exact) or a ``family`` (estimate) decides first."""
+    if overrides:
+        from . import models
+
+        over = {models.normalize(k): dict(v) for k, v in overrides}
+        entry = over.get(models.normalize(model))
+        if entry:
+            if entry.get("encoding") in BUNDLED:
+                return ModelTokenizer(model, entry["encoding"], False)
+            fam = models.families().get(entry.get("family") or "")
+            if fam:
+                return ModelTokenizer(model, fam.get("encoding", "o200k_base"), True, float(fam.get("factor", 1.0)))
     m = _strip_provider(model)
     best = None
     for prefix, enc in _OPENAI_PREFIXES.items():

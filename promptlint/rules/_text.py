@@ -48,7 +48,7 @@ def apply_edits(text: str, edits) -> str:
 
 def static_of(prompt, text: str) -> str:
     """Static text of an edited prompt text: edits never touch placeholders, so drop the same spellings."""
-    if not prompt.dynamic:
+    if not any(s.kind in OPAQUE_KINDS for s in prompt.segments):
         return text
     for s in prompt.segments:
         if s.kind in OPAQUE_KINDS:
