@@ -576,6 +576,8 @@ class FileState:
         for e1, e2 in zip(out, out[1:]):
             if e2.start < e1.end:
                 raise Refused("the fix's edits overlap once encoded")
+        if all(self.text[e.start : e.end] == e.content for e in out):
+            raise Refused("the fix changes nothing")
         return Planned(d, tuple(out), tuple(text_edits), tuple(ph_edits), key, tuple(code_edits))
 
     def _locate(self, e: Edit, key):
@@ -616,6 +618,8 @@ class FileState:
         elif a < b and gap_after is not None and ta > 0 and text[ta - 1] != "\n":
             b = gap_after  # joining two lines: the second line's margin goes too
             gap_after = None
+        if a < b and not content and text[tb - 1 : tb] == "\n" and (ta == 0 or text[ta - 1] == "\n"):
+            a = self._margin_before(p, a)  # whole lines deleted: their margin goes with them
         if self.kind == "python":
             return self._encode_python(p, a, b, content, gap_after is None)
         if self.kind == "yaml":
@@ -625,6 +629,20 @@ class FileState:
         if self.kind in _TEMPLATE_KINDS:
             return self._encode_template(p, a, b, content)
         raise Refused(f"fixes are not written into {self.kind} files")
+
+    def _margin_before(self, p: Prompt, a: int) -> int:
+        """Start of the spaces/tabs right before file offset ``a`` on its line when they are not prompt text
+        (a margin stripped by dedent or by a YAML block scalar), else ``a``."""
+        m = a
+        while m > 0 and self.text[m - 1] in " \t":
+            m -= 1
+        if m == a:
+            return a
+        if m > 0 and self.text[m - 1] != "\n" and not (self.kind == "python" and any(r.start == m for r in self.py.regions)):
+            return a  # neither at a line start nor at the start of a literal's body
+        if any(s.kind != JOIN and s.src_start < a and s.src_end > m for s in p.segments):
+            return a
+        return m
 
     def _gap_after(self, p: Prompt, b: int) -> Optional[int]:
         """When file offset ``b`` ends a text segment and the next text segment starts after a whitespace gap
@@ -669,9 +687,11 @@ class FileState:
             v = v.replace("{", "{{").replace("}", "}}")
         if "%" in v and mode == "percent":
             v = v.replace("%", "%%")
-        if p.dedent and "\n" in v:
-            v = self._with_margin(v, self._dedent_margin(p), b_at_content)
         text = self.text
+        at_line_start = a > 0 and text[a - 1] == "\n" or a == region.start
+        if p.dedent and ("\n" in v or at_line_start and v):
+            # no margin before the closing quote: a trailing whitespace-only line is not text, only noise
+            v = self._with_margin(v, self._dedent_margin(p), b_at_content and b < region.end, at_line_start)
         units = _decode(text[region.start : region.end], region.start, region.raw, region.fstring)
         va, vb = _value_span(units, a, b)
         value = "".join(u[0] for u in units)
@@ -711,10 +731,12 @@ class FileState:
         return _margin("".join(value), p.dedent)
 
     @staticmethod
-    def _with_margin(v: str, margin: str, b_at_content: bool) -> str:
+    def _with_margin(v: str, margin: str, b_at_content: bool, at_line_start: bool = False) -> str:
+        """Content with the margin after each line break that starts a line of text (and in front, when it
+        is written at the start of a line that has no margin in the file, e.g. a blank one)."""
         if not margin:
             return v
-        out = []
+        out = [margin] if at_line_start and v[:1] not in ("", "\r", "\n") else []
         for i, ch in enumerate(v):
             out.append(ch)
             if ch == "\n":
@@ -788,7 +810,7 @@ class FileState:
                 raise Refused("cannot tell the block scalar's indentation")
             if a > 0 and a - (text.rfind("\n", 0, a) + 1) < len(indent) and content and text[a - 1] != "\n":
                 raise Refused("the edit lands in the block indentation")
-            enc = self._with_margin(content, indent, b_at_content)
+            enc = self._with_margin(content, indent, b_at_content, prev == "\n")
             return Edit(a, b, _newline_style(enc, nl, prev))
         if "\n" in removed:
             raise Refused("the edit crosses a folded line break of a YAML scalar")

@@ -849,3 +849,80 @@ def test_string_table_fast_scan_matches_libcst():
         full._from_cst(src, 0)
         assert sorted(set(map(key, fast.regions))) == sorted(set(map(key, full.regions)))
         assert sorted((x.start, x.end) for x in set(fast.exprs)) == sorted((x.start, x.end) for x in set(full.exprs))
+
+
+@pytest.mark.parametrize(
+    "name,src,old,expected",
+    [
+        (
+            "app.py",
+            'import textwrap\nclient.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": textwrap.dedent("""\n    Answer briefly.\n    Drop this line.\n    Be polite.\n""")}])\n',
+            "Drop this line.\n",
+            "\nAnswer briefly.\nBe polite.\n",
+        ),
+        (
+            "app.py",
+            'import textwrap\nclient.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": textwrap.dedent("""    Drop this line.\n    Answer briefly.\n      Be polite.\n""")}])\n',
+            "Drop this line.\n",
+            "Answer briefly.\n  Be polite.\n",
+        ),
+        ("agents.yaml", "researcher:\n  role: Researcher\n  backstory: |\n    You read sources.\n    Drop this line.\n    You cite them.\n", "Drop this line.\n", "You read sources.\nYou cite them.\n"),
+    ],
+)
+def test_deleting_whole_lines_takes_their_margin(tmp_path, name, src, old, expected):
+    p = write(tmp_path, name, src, newline="")
+    rep = run_rules(p, [swap(old, "")])
+    assert rep.changed, fixmod.warnings_for(rep)
+    assert prompt_texts(p) == [expected]
+
+
+def test_blank_line_run_in_a_dedented_prompt(tmp_path):
+    src = 'import textwrap\nclient.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": textwrap.dedent("""\n    Answer briefly.\n      \n\n        \n\n    Be polite.\n""")}])\n'
+    p = write(tmp_path, "app.py", src, newline="")
+    rep = run_rules(p, [swap("\n\n\n\n\n", "\n\n")])  # whitespace-only lines are blank once dedented
+    assert rep.changed, fixmod.warnings_for(rep)
+    assert prompt_texts(p) == ["\nAnswer briefly.\n\nBe polite.\n"]
+    assert not [x for f in rep.files for x in f.rolled_back]
+
+
+class _EditRule(Rule):
+    """Apply one text edit to a prompt that still reads ``orig``."""
+
+    code = "PL995"
+    name = "test-edit"
+    severity = "warning"
+    summary = "test"
+    fix = "safe"
+    ta = tb = 0
+    new = orig = ""
+
+    def check(self, prompt, ctx):
+        if prompt.text != self.orig:
+            return []
+        return [Finding(self.ta, self.tb, "edit", 1, "safe", "edit", (TextEdit(self.ta, self.tb, self.new),))]
+
+
+_MARGIN_HOSTS = {
+    "dedent": ("app.py", 'import textwrap\nclient.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": textwrap.dedent("""\n    Alpha beta.\n      Gamma.\n\n    Delta eps.\n""")}])\n'),
+    "dedent-first-line": ("app.py", 'import textwrap\nclient.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": textwrap.dedent("""    Alpha beta.\n      Gamma.\n    \n    Delta eps.""")}])\n'),
+    "yaml-block": ("a.yaml", "agent:\n  role: Researcher\n  backstory: |\n    Alpha beta.\n      Gamma.\n\n    Delta eps.\n  llm: gpt-4o\n"),
+}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(host=st.sampled_from(sorted(_MARGIN_HOSTS)), a=st.integers(0, 40), n=st.integers(0, 12), new=st.lists(st.sampled_from(["x", " ", "\n", "yz"]), max_size=4).map("".join))
+def test_margin_hosts_any_edit_is_exact_or_not_at_all(tmp_path, host, a, n, new):
+    """Prompts whose margin is not text (dedented literals, YAML block scalars): any edit of the text is
+    either written so that the text reads exactly the edited text, or not written (refused / rolled back)."""
+    name, src = _MARGIN_HOSTS[host]
+    p = tmp_path / name
+    p.write_text(src, encoding="utf-8", newline="")
+    (text,) = prompt_texts(p)
+    if a + n > len(text):
+        return
+    rule = type("E", (_EditRule,), {"ta": a, "tb": a + n, "new": new, "orig": text})()
+    rep = run_rules(p, [rule])
+    if rep.changed:
+        assert prompt_texts(p) == [text[:a] + new + text[a + n :]]
+    else:
+        assert p.read_text(encoding="utf-8") == src
