@@ -90,6 +90,12 @@ def decode_body(body: str, src_start: int, raw: bool, fstring_text: bool = False
             units.append(("\\", src_start + i, src_start + i + 1, LITERAL))
             i += 1
             continue
+        if ch == "\r":
+            # Python reads source with universal newlines: CRLF (or a lone CR) inside a literal is "\n"
+            width = 2 if i + 1 < n and body[i + 1] == "\n" else 1
+            units.append(("\n", src_start + i, src_start + i + width, ESCAPE))
+            i += width
+            continue
         if fstring_text and ch in "{}" and i + 1 < n and body[i + 1] == ch:
             units.append((ch, src_start + i, src_start + i + 2, ESCAPE))
             i += 2
