@@ -233,7 +233,7 @@ def _note_unchecked_budget(result, cfg):
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @_common
-@click.option("--format", "fmt", default="text", type=click.Choice(["text", "markdown", "json"]), show_default=True)
+@click.option("--format", "fmt", default="text", type=click.Choice(["text", "markdown", "json", "html"]), show_default=True)
 @click.option("--calls-per-day", "calls", type=click.FloatRange(min=0), help="Global call rate for prompts without a comment or config glob (replaces config's global rate).")
 @click.option("--output-file", "-o", type=click.Path(dir_okay=False), help="Write the report to a file.")
 def report(paths, config_path, model, fmt, calls, output_file):

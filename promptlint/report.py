@@ -1,7 +1,7 @@
 """The spend report: one computation (``compute(result, cfg) -> Report``), several renderings.
 
-The :class:`Report` holds every number a rendering shows (text, markdown and JSON here; HTML later), so the
-renderings cannot disagree: they format the same fields with the same helpers (costs.money, costs.price).
+The :class:`Report` holds every number a rendering shows (text, markdown and JSON here; HTML in
+report_html.py), so the renderings cannot disagree: they format the same fields with the same helpers (costs.money, costs.price).
 
 Costs are input-side: static prompt tokens x the model's input price (placeholders and output tokens are not
 counted). Monthly figures use a 30-day month and each prompt's calls-per-day. Waste by rule prices each
@@ -25,6 +25,7 @@ LIMIT_RULES = frozenset({"over-budget", "context-window", "over-cost-budget", "t
 # token, not the whole input price. A rule class can also say so itself with `waste_price = "cache"`.
 CACHE_RULES = frozenset({"cache-unfriendly-order"})
 TOP_FINDINGS = 10
+CONTEXT_CHARS = 160  # line context kept around a fix edit (FixEdit.prefix / suffix)
 
 
 @dataclass
@@ -96,6 +97,10 @@ class FixEdit:
     column: int
     before: str
     after: str
+    # the rest of the edited source lines, so a rendering can show the rewrite in place:
+    # prefix + before + suffix is the text before the fix, prefix + after + suffix the text after it
+    prefix: str = ""  # the edit's first line up to the edit (at most CONTEXT_CHARS, cut at the left)
+    suffix: str = ""  # the edit's last line after the edit (at most CONTEXT_CHARS, cut at the right)
 
 
 @dataclass
@@ -226,7 +231,12 @@ def _fix_preview(d, text_of) -> Optional[FixPreview]:
         idx = LineIndex(text)
         for e in d.fix.edits:
             line, col = idx.position(e.start)
-            edits.append(FixEdit(line, col, text[e.start : e.end], e.content))
+            bol = text.rfind("\n", 0, e.start) + 1
+            eol = text.find("\n", e.end)
+            eol = len(text) if eol < 0 else eol
+            prefix = text[max(bol, e.start - CONTEXT_CHARS) : e.start].rstrip("\r")
+            suffix = text[e.end : min(eol, e.end + CONTEXT_CHARS)].rstrip("\r")
+            edits.append(FixEdit(line, col, text[e.start : e.end], e.content, prefix, suffix))
     return FixPreview(d.fix.applicability, d.fix.message, d.fix.tokens_saved, edits)
 
 
@@ -652,6 +662,10 @@ def to_json(rep: Report) -> str:
 
 
 def render(fmt: str, rep: Report) -> str:
+    if fmt == "html":
+        from . import report_html
+
+        return report_html.render(rep)
     if fmt == "markdown":
         return to_markdown(rep)
     if fmt == "json":

@@ -260,7 +260,7 @@ def test_report_output_file_and_usage_errors(tmp_path, run_cli):
     r = run_cli("report", ".", "--format", "markdown", "-o", "spend.md", cwd=tmp_path)
     assert r.exit_code == 0 and r.output == ""
     assert (tmp_path / "spend.md").read_text().startswith("## promptlint spend report")
-    r = run_cli("report", ".", "--format", "html", cwd=tmp_path)
+    r = run_cli("report", ".", "--format", "pdf", cwd=tmp_path)  # not a report format (html is: test_report_html.py)
     assert r.exit_code == 2
     r = run_cli("report", ".", "-o", "missing/dir/out.txt", cwd=tmp_path)
     assert r.exit_code == 2 and "cannot write" in r.stderr
