@@ -304,6 +304,10 @@ def _validate_rule_names(cfg: Config, label: str):
             if opt not in known:
                 allowed = ", ".join(sorted(known)) or "none"
                 raise ConfigError(f"{label}: unknown option '{opt}' for rule '{r.name}' (options: {allowed})")
+            default = r.options[opt]
+            if isinstance(default, (int, float)) and not isinstance(default, bool) and (not isinstance(_v, (int, float)) or isinstance(_v, bool) or _v < 0):
+                # numeric options (thresholds in tokens, fractions) take a non-negative number
+                raise ConfigError(f"{label}: option '{opt}' of rule '{r.name}' must be a non-negative number, got {_v!r}")
 
 
 def find_config(start: str) -> Optional[str]:

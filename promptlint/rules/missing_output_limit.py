@@ -1,0 +1,269 @@
+"""missing-output-limit: a completion call (or LangChain chat model) without an output token cap."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from ..extract.python import _chain, _kw
+from ..flow import code_of, flow_for
+from .base import Docs, Examples, Rule
+
+# the cap keywords each API accepts
+_CHAT = ("max_tokens", "max_completion_tokens")
+_RESPONSES = ("max_output_tokens",)
+_CAPS = {
+    "chat.completions.create": _CHAT,
+    "chat.completions.parse": _CHAT,
+    "chat.completions.stream": _CHAT,
+    "responses.create": _RESPONSES,
+    "responses.parse": _RESPONSES,
+    "responses.stream": _RESPONSES,
+    "messages.create": ("max_tokens",),
+    "messages.stream": ("max_tokens",),
+    "messages.parse": ("max_tokens",),
+    "models.generate_content": ("config",),
+    "models.generate_content_stream": ("config",),
+    "generate_content": ("generation_config",),
+    "generate_content_async": ("generation_config",),
+}
+_LITELLM_CAPS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+_GEMINI_KEYS = ("max_output_tokens", "maxOutputTokens")
+
+# LangChain chat model classes and the constructor keywords that cap their output
+_LC_CAPS = ("max_tokens", "max_output_tokens", "max_completion_tokens", "max_tokens_to_sample", "num_predict", "max_new_tokens")
+_LC_CLASSES = re.compile(
+    r"^(ChatOpenAI|AzureChatOpenAI|ChatAnthropic|ChatAnthropicVertex|ChatGoogleGenerativeAI|ChatVertexAI|ChatMistralAI|ChatGroq|"
+    r"ChatBedrock|ChatBedrockConverse|ChatCohere|ChatOllama|ChatDeepSeek|ChatXAI|ChatFireworks|ChatTogether|ChatLiteLLM|"
+    r"ChatPerplexity|ChatNVIDIA|ChatDatabricks|ChatHuggingFace|ChatCerebras)$"
+)
+
+
+class MissingOutputLimit(Rule):
+    code = "PL403"
+    name = "missing-output-limit"
+    severity = "warning"
+    scope = "file"
+    summary = "Completion call without an output token cap"
+    example_host = "python"
+    docs = Docs(
+        what=(
+            "Reports a direct SDK completion call without its output cap: OpenAI `chat.completions.create/parse/"
+            "stream` without `max_tokens`/`max_completion_tokens`, `responses.create` without `max_output_tokens`, "
+            "Anthropic `messages.create` without `max_tokens` (the API requires it), Google `models.generate_content` "
+            "without `max_output_tokens` in its `config` (a `GenerateContentConfig(...)` or dict, inline or through "
+            "a name), litellm `completion` without `max_tokens`; and LangChain chat model constructors "
+            "(`ChatOpenAI`, `ChatAnthropic`, `AzureChatOpenAI`, `ChatGoogleGenerativeAI`, ...) without `max_tokens` "
+            "(or the class's equivalent), unless a later `.bind(max_tokens=...)` or call passes one. Calls that splat "
+            "`**kwargs` are not reported (the cap may be inside). Not reported: calls that are not completions "
+            "(embeddings, thread message posts) and local wrapper functions (the call inside them is checked)."
+        ),
+        why=(
+            "Output tokens cost several times more than input tokens, and without a cap one runaway answer (a "
+            "repetition loop, a model that ignores \"be brief\") is billed up to the model's maximum output, and "
+            "takes as long to generate."
+        ),
+        example=(
+            "client.chat.completions.create(model=\"gpt-4o\", messages=messages)                # PL403\n"
+            "client.chat.completions.create(model=\"gpt-4o\", messages=messages, max_tokens=400)"
+        ),
+        fix_safety="No fix: the right cap depends on the answer you expect.",
+    )
+    examples = Examples(
+        valid=[
+            "client.chat.completions.create(model=\"gpt-4o\", max_tokens=400, messages=[{\"role\": \"user\", \"content\": \"Summarize the ticket.\"}])\n",
+            "client.chat.completions.create(model=\"gpt-4o\", messages=[{\"role\": \"user\", \"content\": \"Summarize the ticket.\"}], **settings)\n",
+            "client.embeddings.create(model=\"text-embedding-3-small\", input=\"Summarize the ticket.\")\n",
+        ],
+        invalid=[
+            "client.chat.completions.create(model=\"gpt-4o\", messages=[{\"role\": \"user\", \"content\": \"Summarize the ticket.\"}])\n",
+            "from langchain_openai import ChatOpenAI\nllm = ChatOpenAI(model=\"gpt-4o-mini\", temperature=0)\n",
+        ],
+    )
+
+    def check_file(self, ctx):
+        flow = flow_for(ctx)
+        if flow is None:
+            return []
+        out = []
+        for c in sorted(flow.calls.values(), key=lambda c: flow.pos(c.node)[0]):
+            if not c.completion:
+                continue
+            msg = self._check_call(flow, c)
+            if msg:
+                s0 = flow.pos(c.node)[0]
+                s1 = flow.pos(c.node.func)[1]
+                out.append(ctx.diagnostic(s0, s1, msg))
+        out += self._langchain(ctx, flow)
+        return out
+
+    def _check_call(self, flow, c):
+        call = c.node
+        if any(a.star == "**" for a in call.args):
+            return None
+        label = c.spec.label if c.spec is not None else c.label
+        if c.kind == "litellm":
+            last = label.rsplit(".", 1)[-1]
+            caps = ("max_output_tokens", "max_tokens") if last in ("responses", "aresponses") else _LITELLM_CAPS
+            if any(_kw(call, k) is not None for k in caps) or self._extra_body_cap(call, caps):
+                return None
+            return f"{c.label} at line {c.line} has no output cap ({' / '.join(caps[:2])}): one runaway reply is billed up to the model's maximum output; set max_tokens"
+        caps = _CAPS.get(label)
+        if caps is None:
+            return None
+        if label.startswith("completions."):
+            return None
+        if caps == ("config",) or caps == ("generation_config",):
+            cfg = _kw(call, caps[0])
+            if cfg is None and caps == ("generation_config",):
+                cfg = self._model_generation_config(flow, c)
+            if cfg is None:
+                return (
+                    f"{label} at line {c.line} has no output cap: pass config=GenerateContentConfig(max_output_tokens=...)"
+                    if caps == ("config",)
+                    else f"{label} at line {c.line} has no output cap: pass generation_config={{\"max_output_tokens\": ...}}"
+                )
+            verdict = self._config_has_cap(flow, cfg, c.scope, 0)
+            if verdict is False:
+                return f"{label} at line {c.line} has a config without max_output_tokens: the reply is billed up to the model's maximum output; set max_output_tokens"
+            return None
+        if any(_kw(call, k) is not None for k in caps) or self._extra_body_cap(call, caps):
+            return None
+        names = " or ".join(caps)
+        if label.startswith("messages."):
+            return f"{label} at line {c.line} has no max_tokens (the Anthropic API requires it; the call fails without it)"
+        suggest = caps[-1]
+        return f"{label} at line {c.line} has no output cap ({names}): one runaway reply is billed up to the model's maximum output; set {suggest}"
+
+    def _extra_body_cap(self, call, caps) -> bool:
+        eb = _kw(call, "extra_body")
+        if isinstance(eb, cst.Dict):
+            for el in eb.elements:
+                if isinstance(el, cst.DictElement) and isinstance(el.key, cst.SimpleString) and el.key.evaluated_value in caps:
+                    return True
+        return eb is not None and not isinstance(eb, cst.Dict)
+
+    def _config_has_cap(self, flow, node, scope, depth):
+        """True / False when the config is known to have / lack max_output_tokens; None when unknown."""
+        if depth > 6 or node is None:
+            return None
+        if isinstance(node, cst.Call):
+            last = (_chain(node.func) or "").rsplit(".", 1)[-1]
+            if last in ("GenerateContentConfig", "GenerationConfig", "dict"):
+                if any(a.star == "**" for a in node.args):
+                    return None
+                return any(a.keyword is not None and a.keyword.value in _GEMINI_KEYS for a in node.args)
+            return None
+        if isinstance(node, cst.Dict):
+            for el in node.elements:
+                if not isinstance(el, cst.DictElement):
+                    return None  # **spread
+                if isinstance(el.key, cst.SimpleString) and el.key.evaluated_value in _GEMINI_KEYS:
+                    return True
+            return False
+        b = flow.bindings(node, scope)
+        if len(b) == 1:
+            v, s = b[0]
+            verdict = self._config_has_cap(flow, v, s, depth + 1)
+            if verdict is False and self._mutated(flow, node):
+                return None
+            return verdict
+        return None
+
+    def _mutated(self, flow, name_node) -> bool:
+        """A config name that is changed after it is built (cfg["max_output_tokens"] = ..., cfg.max_output_tokens = ...)."""
+        key = code_of(name_node)
+        for n in flow.walk(flow.a.module):
+            if isinstance(n, (cst.Assign, cst.AugAssign)):
+                targets = [t.target for t in n.targets] if isinstance(n, cst.Assign) else [n.target]
+                for t in targets:
+                    if isinstance(t, (cst.Subscript, cst.Attribute)) and code_of(getattr(t, "value", None)) == key:
+                        return True
+            if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value in ("update", "setdefault") and code_of(n.func.value) == key:
+                return True
+        return False
+
+    def _model_generation_config(self, flow, c):
+        """google.generativeai: the cap may sit on GenerativeModel(generation_config=...)."""
+        func = c.node.func
+        if not isinstance(func, cst.Attribute):
+            return None
+        recv = func.value
+        values = [recv] if isinstance(recv, cst.Call) else [v for v, _s in flow.bindings(recv, c.scope)]
+        for v in values:
+            if isinstance(v, cst.Call) and (_chain(v.func) or "").endswith("GenerativeModel"):
+                cfg = _kw(v, "generation_config")
+                if cfg is not None:
+                    return cfg
+                if any(a.star == "**" for a in v.args):
+                    return cst.Name("unknown")
+        if not values:
+            return cst.Name("unknown")  # the model object comes from elsewhere: unknown, do not report
+        return None
+
+    # ------------------------------------------------------------------------------------ LangChain
+    def _langchain(self, ctx, flow):
+        out = []
+        bound_names = self._capped_names(flow)
+        for site in flow.col.calls:
+            ch = site.chain
+            last = ch.rsplit(".", 1)[-1]
+            if not _LC_CLASSES.match(last):
+                continue
+            q = flow.qualified(ch)
+            if q != ch and "langchain" not in q:
+                continue
+            call = site.call
+            if any(a.star == "**" for a in call.args):
+                continue
+            if any(a.keyword is not None and a.keyword.value in _LC_CAPS for a in call.args):
+                continue
+            if self._capped_after(flow, call, bound_names):
+                continue
+            s0 = flow.pos(call)[0]
+            s1 = flow.pos(call.func)[1]
+            out.append(
+                ctx.diagnostic(
+                    s0,
+                    s1,
+                    f"{last}(...) at line {flow.line(call)} has no max_tokens: every call through this model may "
+                    "generate (and bill) up to the model's maximum output; set max_tokens",
+                )
+            )
+        return out
+
+    def _capped_names(self, flow) -> set:
+        """Names / attributes on which a cap is set later: x.bind(max_tokens=...), x.invoke(..., max_tokens=...)."""
+        names = set()
+        for site in flow.col.calls:
+            call = site.call
+            if isinstance(call.func, cst.Attribute) and any(a.keyword is not None and a.keyword.value in _LC_CAPS for a in call.args):
+                names.add(code_of(call.func.value))
+        for n in flow.walk(flow.a.module):
+            if isinstance(n, cst.Assign):
+                for t in n.targets:
+                    if isinstance(t.target, cst.Attribute) and t.target.attr.value in _LC_CAPS:
+                        names.add(code_of(t.target.value))
+        return names
+
+    def _capped_after(self, flow, call, bound_names) -> bool:
+        p = flow.parents.get(call)
+        # ChatOpenAI(...).bind(max_tokens=...)
+        if isinstance(p, cst.Attribute):
+            gp = flow.parents.get(p)
+            if isinstance(gp, cst.Call) and any(a.keyword is not None and a.keyword.value in _LC_CAPS for a in gp.args):
+                return True
+        # llm = ChatOpenAI(...); later llm.bind(max_tokens=...) / llm.max_tokens = ...
+        while p is not None and not isinstance(p, (cst.Assign, cst.AnnAssign, cst.SimpleStatementLine)):
+            p = flow.parents.get(p)
+        if isinstance(p, (cst.Assign, cst.AnnAssign)):
+            targets = [t.target for t in p.targets] if isinstance(p, cst.Assign) else [p.target]
+            for t in targets:
+                key = code_of(t)
+                if key in bound_names or (key.startswith("self.") and key[5:] in {b.split(".")[-1] for b in bound_names}):
+                    return True
+        return False
+
+
+RULE = MissingOutputLimit
