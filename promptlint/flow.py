@@ -476,13 +476,19 @@ class Flow:
 
     def for_kind(self, loop: cst.For) -> str:
         it = loop.iter
+        # look through progress bars and views: tqdm(range(n)), enumerate(range(n)), reversed(range(n))
+        for _ in range(3):
+            if isinstance(it, cst.Call) and it.args and not it.args[0].keyword and (_chain(it.func) or "").rsplit(".", 1)[-1] in ("tqdm", "enumerate", "reversed", "list", "sorted", "track"):
+                it = it.args[0].value
+            else:
+                break
         if isinstance(it, (cst.List, cst.Tuple, cst.Set)):
             return "for-literal"
         if isinstance(it, cst.Call):
             ch = _chain(it.func) or ""
             q = self.qualified(ch)
             last = q.rsplit(".", 1)[-1]
-            if ch == "range" or q == "range":
+            if ch in ("range", "trange") or q in ("range", "tqdm.trange", "tqdm.auto.trange"):
                 return "for-range"
             if q in ("itertools.count", "itertools.cycle"):
                 return "for-infinite"

@@ -156,7 +156,8 @@ class CacheUnfriendlyOrder(Rule):
             f"identical prefix (at least {limit:,} tokens), so this static text is never served from the prompt cache; "
             f"move the dynamic part{'s' if len(blocking) > 1 else ''} ({names}) after the static text"
         )
-        d = ctx.diagnostic(seg.src_start, seg.src_end, msg, tokens_wasted=total)
+        # tokens_wasted stays empty: reordering saves money (cached input is billed at 10-50%), not tokens
+        d = ctx.diagnostic(seg.src_start, seg.src_end, msg)
         return replace(d, cell=p.cell) if p.cell is not None else d
 
     @staticmethod
@@ -322,7 +323,7 @@ class CacheUnfriendlyOrder(Rule):
                 f"messages: providers cache only an identical prefix (at least {limit:,} tokens), so they are never "
                 "served from the prompt cache; put the static messages first and the dynamic content after them"
             )
-            out.append(ctx.diagnostic(s0, s1, msg, tokens_wasted=total))
+            out.append(ctx.diagnostic(s0, s1, msg))
         return out
 
     def _sequence(self, flow, node, scope, depth):

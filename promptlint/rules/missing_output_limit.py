@@ -198,8 +198,8 @@ class MissingOutputLimit(Rule):
                     return cfg
                 if any(a.star == "**" for a in v.args):
                     return cst.Name("unknown")
-        if not values:
-            return cst.Name("unknown")  # the model object comes from elsewhere: unknown, do not report
+        if not any(isinstance(v, cst.Call) and (_chain(v.func) or "").endswith("GenerativeModel") for v in values):
+            return cst.Name("unknown")  # not (known to be) a Gemini model object: do not report
         return None
 
     # ------------------------------------------------------------------------------------ LangChain

@@ -122,6 +122,11 @@ class UnboundedHistory(Rule):
             for el in arg.elements:
                 if isinstance(el, cst.StarredElement) and isinstance(el.value, (cst.Name, cst.Attribute)):
                     out.append((code_of(el.value), el.value))
+        elif isinstance(arg, cst.Dict):
+            # chain.invoke({"history": history, "input": q}): a MessagesPlaceholder filled with the list
+            for el in arg.elements:
+                if isinstance(el, cst.DictElement) and isinstance(el.value, (cst.Name, cst.Attribute)):
+                    out.append((code_of(el.value), el.value))
         elif isinstance(arg, cst.BinaryOperation) and isinstance(arg.operator, cst.Add):
             out += self._lists_in(arg.left) + self._lists_in(arg.right)
         elif isinstance(arg, cst.Call) and arg.args:

@@ -24,8 +24,8 @@ class UnboundedLLMLoop(Rule):
     docs = Docs(
         what=(
             "Reports an LLM call (an SDK or litellm completion, a call on an LLM object or a LangChain pipe, a "
-            "configured `llm-functions` wrapper, a call passing `llm=`/`model_client=`, or a local function that "
-            "makes any of these) that runs inside:\n"
+            "configured `llm-functions` wrapper, a call passing `llm=`/`model_client=`, or a function of the same "
+            "module that makes any of these, directly or through one more local function) that runs inside:\n"
             "- `while True:` or a condition-only `while` whose exit depends on the model's output or outside "
             "state, with no iteration counter (or clock) compared against a bound on every path that loops back;\n"
             "- a retry loop that retries forever on exceptions (`while True: try: ... except: continue`);\n"
@@ -33,7 +33,8 @@ class UnboundedLLMLoop(Rule):
             "`stop=`;\n"
             "- a function decorated with tenacity `@retry` without `stop=` or backoff `@on_exception`/"
             "`@on_predicate` without `max_tries`/`max_time`;\n"
-            "- recursion with no depth bound (no parameter compared against a limit).\n"
+            "- recursion with no depth bound (no parameter, and no counter the function increments, compared "
+            "against a limit).\n"
             "Bounded loops stay silent: `for ... in range(n)`, iteration over data, `while turns < MAX` with an "
             "increment, `while True` with `if i >= MAX: break` (or `raise`) reached on every path, a deadline "
             "check, a worklist consumed with `pop()`. A counter that a `continue` path skips does not bound the "
