@@ -1,0 +1,74 @@
+"""Cache, parallel workers and the pre-filter are optimisations: results must be identical without them."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from promptlint import config as cfgmod
+from promptlint.pipeline import run
+
+HERE = os.path.dirname(__file__)
+ROOT = os.path.join(HERE, "..")
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tree")
+    subprocess.run([sys.executable, os.path.join(ROOT, "bench", "generate.py"), str(d / "synth"), "--files", "60", "--llm-share", "0.4", "--templates", "6", "--seed", "3"], check=True, capture_output=True)
+    shutil.copytree(os.path.join(ROOT, "examples"), d / "examples", ignore=shutil.ignore_patterns(".promptlint_cache"))
+    return d
+
+
+def _snapshot(res):
+    prompts = sorted((p.path, p.start, p.end, p.text, p.tokens, p.model, p.role, p.call, p.name) for p in res.prompts)
+    diags = sorted((d.path, d.start, d.end, d.code, d.message, d.tokens_wasted, repr(d.fix)) for d in res.diagnostics)
+    return prompts, diags
+
+
+def test_prefilter_cache_and_workers_change_nothing(tree, monkeypatch, tmp_path):
+    cfg = cfgmod.load([str(tree)], None, {"cache_dir": str(tmp_path / "cache")})
+    paths = [str(tree)]
+    plain = _snapshot(run(paths, cfg, use_cache=False, jobs=1))
+    assert plain[0] and plain[1], "the tree must hold prompts and findings"
+    # parallel
+    assert _snapshot(run(paths, cfg, use_cache=False, jobs=2)) == plain
+    # cache: a cold run that writes it, then a warm run that reads it
+    assert _snapshot(run(paths, cfg, use_cache=True, jobs=2)) == plain
+    assert os.listdir(tmp_path / "cache")
+    assert _snapshot(run(paths, cfg, use_cache=True, jobs=1)) == plain
+    # no pre-filter: every Python file goes through full extraction
+    import promptlint.extract.prefilter as pf
+
+    monkeypatch.setattr(pf, "maybe_llm_code", lambda text, cfg=None, tree=None: True)
+    assert _snapshot(run(paths, cfg, use_cache=False, jobs=1)) == plain
+
+
+def test_cache_notices_changed_files(tmp_path):
+    f = tmp_path / "a.py"
+    f.write_text('msgs = [{"role": "user", "content": "Say hello to the user."}]\n')
+    cfg = cfgmod.load([str(tmp_path)], None, {"cache_dir": str(tmp_path / ".cache")})
+    first = run([str(tmp_path)], cfg, use_cache=True)
+    assert [p.text for p in first.prompts] == ["Say hello to the user."]
+    f.write_text('msgs = [{"role": "user", "content": "Say goodbye to the user, in order to leave."}]\n')
+    second = run([str(tmp_path)], cfg, use_cache=True)
+    assert [p.text for p in second.prompts] == ["Say goodbye to the user, in order to leave."]
+    assert any(d.rule == "verbose-phrase" for d in second.diagnostics)
+
+
+def test_prefilter_rules_out_plain_code_but_not_llm_code():
+    from promptlint.extract.prefilter import maybe_llm_code
+
+    plain = 'import os\n\ndef main():\n    """Docs."""\n    return os.path.join("a", "b")\n'
+    assert not maybe_llm_code(plain)
+    for code in [
+        'client.chat.completions.create(model="gpt-4o", messages=m)',
+        'x = {"role": "user", "content": c}',
+        "SYSTEM_PROMPT = 'You are nice.'",
+        "llm = ChatOpenAI(model='gpt-4o')",
+        "chain.invoke(x)",
+        "agent = Agent(llm=my_llm)",
+    ]:
+        assert maybe_llm_code(code), code
