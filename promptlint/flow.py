@@ -40,6 +40,8 @@ _QUEUE_RECV = re.compile(r"(queue|inbox|mailbox|(^|_)q$)", re.I)
 _RECORDING = re.compile(r"telemetry|logg|metric|track|record|emit|trace|tracing|event|callback|monitor|usage|print", re.I)
 # `if has_reached_max_iterations(self.iterations, self.max_iter): break`: a limit check through a helper
 _LIMIT_CALL = re.compile(r"max|limit|exceed|reached|budget|too_many|over_", re.I)
+# a step-counter object: `self.step.increment()` ... `if self.step.is_last(): return`
+_STEP_METHOD = re.compile(r"^(increment|incr|inc|advance|tick|bump|next_step|step_forward|count_step)", re.I)
 _PROMPT_CLASSES = {"Prompt", "IntPrompt", "FloatPrompt", "Confirm"}  # rich.prompt
 _SLEEP = {"sleep"}
 _TIME_CALLS = {"time", "monotonic", "perf_counter", "now", "utcnow", "today", "time_ns", "monotonic_ns"}
@@ -308,6 +310,8 @@ class Flow:
             kind = self._kind(site, spec)
             if kind == "wrapper":
                 continue  # a local function is an LLM call only if it makes one (closure below)
+            if kind == "sdk" and "." not in site.chain:
+                continue  # a bare `generate_content(topic)` is the project's own function, not the SDK method
             label = spec.label if kind in ("sdk", "litellm") else site.chain
             self._add(LLMCall(site.call, label, kind, site.scope, spec, None, self.line(site.call)))
         chains = self._chain_names()
@@ -604,6 +608,8 @@ class Flow:
                     keys.append("len:" + code_of(n.func.value))
                 elif m in ("pop", "popleft", "popitem"):
                     keys.append("pop:" + code_of(n.func.value))
+                elif _STEP_METHOD.match(m):
+                    keys.append("obj:" + code_of(n.func.value))
         keys.append("time:")
         return list(dict.fromkeys(keys))
 
@@ -613,6 +619,13 @@ class Flow:
                 if isinstance(n, cst.Call) and (_chain(n.func) or "").rsplit(".", 1)[-1] in _TIME_CALLS:
                     return True
                 if isinstance(n, (cst.Name, cst.Attribute)) and _TIME_NAME.search(code_of(n)):
+                    return True
+            return False
+        if key.startswith("obj:"):
+            # any query of the counter object: `step.is_last()`, `step.count >= MAX`
+            target = key[4:]
+            for n in self.walk(expr):
+                if isinstance(n, cst.Attribute) and code_of(n.value) == target:
                     return True
             return False
         if key.startswith(("len:", "pop:")):
@@ -646,6 +659,8 @@ class Flow:
             return self._mentions(test, key)
         if isinstance(test, cst.Call) and mode == "or" and _LIMIT_CALL.search((_chain(test.func) or "").rsplit(".", 1)[-1]):
             return any(self._mentions(a.value, key) for a in test.args)
+        if isinstance(test, cst.Call) and key.startswith("obj:"):
+            return self._mentions(test.func, key)
         if key.startswith("pop:") and mode == "and":
             # `while queue:` / `while len(queue):` -- a worklist consumed by pop
             return self._mentions(test, key)
@@ -670,7 +685,7 @@ class Flow:
             back = fall | cont
             if all(i and c for i, c, _f in back):
                 return True, key if back else "once", ""
-            if not partial and not key.startswith(("time:", "len:", "pop:")):
+            if not partial and not key.startswith(("time:", "len:", "pop:", "obj:")):
                 partial = key
         env = _Paths(self, None)
         fall, cont = env.block(body, {(True, True, frozenset())})
@@ -990,6 +1005,12 @@ class _Paths:
         key = self.key
         if key is None or key.startswith("time:"):
             return False
+        if key.startswith("obj:"):
+            target = key[4:]
+            return any(
+                isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and _STEP_METHOD.match(n.func.attr.value) and code_of(n.func.value) == target
+                for n in self.f.walk(small)
+            )
         if key.startswith(("len:", "pop:")):
             target = key[4:]
             methods = ("append", "extend", "insert", "appendleft") if key.startswith("len:") else ("pop", "popleft", "popitem")

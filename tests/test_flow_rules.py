@@ -587,6 +587,18 @@ def test_bounded_look_alikes_are_silent(lint, code):
                     finally:
                         self.iterations += 1
         """,
+        # a step-counter object, advanced every round and asked before each step (windows-use's agent)
+        """
+        class Agent:
+            def run(self):
+                while True:
+                    if self.agent_step.is_last_step():
+                        return None
+                    reply = self.llm.invoke(self.messages)
+                    if reply.content == "DONE":
+                        return reply
+                    self.agent_step.increment_step()
+        """,
         # interactive for over itertools.count()
         """
         import itertools
@@ -868,6 +880,14 @@ def test_history_through_local_wrapper(lint):
             r = client.chat.completions.create(model="gpt-4o", max_tokens=10, messages=messages)
             messages.append(r.choices[0].message)
         """,
+        # a bounded loop behind a progress bar
+        """
+        from tqdm import tqdm
+        messages = [{"role": "user", "content": q}]
+        for step in tqdm(range(8)):
+            r = client.chat.completions.create(model="gpt-4o", max_tokens=10, messages=messages)
+            messages.append(r.choices[0].message)
+        """,
         # a counter-bounded while
         """
         messages = []
@@ -1004,6 +1024,8 @@ def test_langchain_constructors_without_cap(lint):
         'gclient.models.generate_content(model="gemini-2.5-flash", contents="Explain DNS.", config=make_config())',
         # local wrappers: the call inside is checked, not the wrapper call
         'def ask(q):\n    return client.chat.completions.create(model="gpt-4o", max_tokens=10, messages=[{"role": "user", "content": q}])\nask("Explain DNS.")',
+        # a project function that happens to be called generate_content
+        'from .writer import generate_content\ngenerate_content("Write a short post about hiking boots.")',
         # LLM object methods: the cap lives on the constructor
         'llm.invoke("Explain DNS.")',
         # generate_content on an object that is not (known to be) a Gemini model

@@ -27,6 +27,7 @@ class CacheUnfriendlyOrder(Rule):
     name = "cache-unfriendly-order"
     severity = "warning"
     scope = "file"
+    analysis_kind = "libcst"  # walks the libcst tree (promptlint/flow.py)
     summary = "Dynamic content comes before a large static block, so prompt caching cannot serve it"
     example_host = "python"
     options = {"min-cacheable-tokens": 1024}

@@ -13,6 +13,7 @@ class LLMCallInLoop(Rule):
     name = "llm-call-in-loop"
     severity = "info"
     scope = "file"
+    analysis_kind = "libcst"  # walks the libcst tree (promptlint/flow.py)
     summary = "One LLM call per item of a loop, re-sending a loop-invariant prompt"
     example_host = "python"
     options = {"min-invariant-tokens": 32}

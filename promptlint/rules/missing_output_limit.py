@@ -35,9 +35,10 @@ _GEMINI_KEYS = ("max_output_tokens", "maxOutputTokens")
 _LC_CAPS = ("max_tokens", "max_output_tokens", "max_completion_tokens", "max_tokens_to_sample", "num_predict", "max_new_tokens")
 _LC_CLASSES = re.compile(
     r"^(ChatOpenAI|AzureChatOpenAI|ChatAnthropic|ChatAnthropicVertex|ChatGoogleGenerativeAI|ChatVertexAI|ChatMistralAI|ChatGroq|"
-    r"ChatBedrock|ChatBedrockConverse|ChatCohere|ChatOllama|ChatDeepSeek|ChatXAI|ChatFireworks|ChatTogether|ChatLiteLLM|"
-    r"ChatPerplexity|ChatNVIDIA|ChatDatabricks|ChatHuggingFace|ChatCerebras)$"
-)
+    r"ChatBedrock|ChatBedrockConverse|ChatCohere|ChatDeepSeek|ChatXAI|ChatFireworks|ChatTogether|ChatLiteLLM|"
+    r"ChatPerplexity|ChatNVIDIA|ChatDatabricks|ChatCerebras)$"
+)  # hosted, billed per token (local runners such as ChatOllama are left alone)
+_LC_SUGGEST = {"ChatGoogleGenerativeAI": "max_output_tokens", "ChatVertexAI": "max_output_tokens", "ChatAnthropicVertex": "max_output_tokens"}
 
 
 class MissingOutputLimit(Rule):
@@ -45,6 +46,7 @@ class MissingOutputLimit(Rule):
     name = "missing-output-limit"
     severity = "warning"
     scope = "file"
+    analysis_kind = "libcst"  # walks the libcst tree (promptlint/flow.py)
     summary = "Completion call without an output token cap"
     example_host = "python"
     docs = Docs(
@@ -227,8 +229,9 @@ class MissingOutputLimit(Rule):
                 ctx.diagnostic(
                     s0,
                     s1,
-                    f"{last}(...) at line {flow.line(call)} has no max_tokens: every call through this model may "
-                    "generate (and bill) up to the model's maximum output; set max_tokens",
+                    f"{last}(...) at line {flow.line(call)} has no {_LC_SUGGEST.get(last, 'max_tokens')}: every call "
+                    "through this model may generate (and bill) up to the model's maximum output; set "
+                    f"{_LC_SUGGEST.get(last, 'max_tokens')}",
                 )
             )
         return out

@@ -19,6 +19,7 @@ class UnboundedHistory(Rule):
     name = "unbounded-history"
     severity = "warning"
     scope = "file"
+    analysis_kind = "libcst"  # walks the libcst tree (promptlint/flow.py)
     summary = "Message history grows every loop iteration and is re-sent in full"
     example_host = "python"
     docs = Docs(

@@ -19,6 +19,7 @@ class UnboundedLLMLoop(Rule):
     name = "unbounded-llm-loop"
     severity = "warning"
     scope = "file"
+    analysis_kind = "libcst"  # walks the libcst tree (promptlint/flow.py)
     summary = "LLM call in a loop, retry or recursion with no iteration bound"
     example_host = "python"
     docs = Docs(
