@@ -1285,3 +1285,17 @@ def test_rule_docs_and_examples_present():
         assert r.examples.valid and r.examples.invalid
     assert reg.get("PL405").severity == "info"
     assert textwrap.dedent(reg.get("PL404")().doc_text()).count("## ") == 4
+
+
+def test_suppression_comments_on_loop_and_call_lines(lint):
+    ds = lint(
+        """
+        def run(messages):
+            while True:  # promptlint: disable=unbounded-llm-loop
+                r = client.chat.completions.create(model="gpt-4o", messages=messages)  # promptlint: disable=PL403
+                if r.choices[0].message.content == "DONE":
+                    break
+        """,
+        select=["PL401", "PL403"],
+    ).diagnostics
+    assert ds == []
