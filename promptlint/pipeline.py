@@ -84,9 +84,13 @@ def extract(source: SourceFile, cfg):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 tree = ast.parse(source.text)
-        except (SyntaxError, ValueError, MemoryError):
+        except SyntaxError as exc:
+            if (exc.msg or "").startswith("too many"):  # a CPython limit (nesting, indentation): no Python parses it
+                raise ExtractError(f"syntax error: {exc.msg}", exc.lineno or 1, max(1, exc.offset or 1)) from None
             tree = None  # newer syntax than this interpreter knows, or a real error: libcst decides
-        except RecursionError:
+        except ValueError:
+            tree = None
+        except (RecursionError, MemoryError):  # the parser's own stack guard
             raise ExtractError("expression nesting too deep to analyse") from None
         if tree is not None:
             if not maybe_llm_code(source.text, cfg, tree):
@@ -103,13 +107,19 @@ def extract(source: SourceFile, cfg):
     return templates.extract(source, cfg), None
 
 
-def _extract_libcst(source: SourceFile, cfg):
+def _extract_libcst(source: SourceFile, cfg, guard: bool = True):
     """The libcst extractor: for files ``ast`` cannot parse (3.12+ syntax on an older interpreter), and for
     rules that still walk libcst trees."""
     import libcst as cst
 
     from .extract import python as pyx
 
+    if guard:  # libcst's native parser crashes the process on pathological nesting: refuse those first
+        from .extract.cstguard import too_complex
+
+        bad = too_complex(source.text)
+        if bad is not None:
+            raise ExtractError(bad[0], bad[1], 1)
     try:
         return pyx.extract(source, cfg)
     except cst.ParserSyntaxError as exc:
@@ -173,7 +183,7 @@ class FileContext:
                 analysis = cache["libcst"]
             else:
                 try:
-                    analysis = _extract_libcst(source, cfg)[1]
+                    analysis = _extract_libcst(source, cfg, guard=False)[1]  # ast parsed it: bounded nesting
                 except ExtractError:
                     analysis = None
                 if cache is not None:

@@ -188,8 +188,14 @@ def _check_cells(source: SourceFile, cells):
 
     from ..pipeline import _syntax_error
 
+    from .cstguard import too_complex
+
     good, bad = [], []
     for c in cells:
+        deep = too_complex(c.code)  # libcst's native parser would crash the process on it
+        if deep is not None:
+            bad.append((c, _error(deep[0], deep[1])))
+            continue
         try:
             cst.parse_module(c.code)
         except cst.ParserSyntaxError as exc:
