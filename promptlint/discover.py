@@ -143,7 +143,7 @@ def discover(paths, cfg, errors: Optional[list] = None) -> Iterator[tuple[str, s
             if errors is not None:
                 errors.append(f"{given}: no such file or directory")
             continue
-        if os.path.isfile(given) or (os.path.islink(given) and not os.path.isdir(given)):
+        if not os.path.isdir(given):  # a file, a symlink (even broken or looping), a FIFO: reading reports it
             kind = kind_of(given) or ("text" if given.endswith((".txt", ".md")) else None)
             key = os.path.realpath(given)
             if kind and key not in seen:
@@ -205,7 +205,7 @@ def _walk(top: str, cfg, exclude, seen, errors):
             try:
                 is_dir = e.is_dir()
             except OSError:
-                continue
+                is_dir = False  # a symlink loop: reading it reports the problem
             rel = _rel_to_root(path, cfg)
             if is_dir:
                 if e.name in SKIP_DIRS or e.name.endswith(".egg-info"):

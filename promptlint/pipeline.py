@@ -31,15 +31,35 @@ class ExtractError(Exception):
 
 def read_source(path: str, kind: str):
     """A SourceFile, or a one-line reason why the file cannot be read as text."""
+    import stat
+
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; only regular files are read
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
+        if os.path.islink(path):
+            return "broken symbolic link (its target does not exist)"
         return "file vanished before it could be read"
     except IsADirectoryError:
         return "is a directory"
     except OSError as exc:
+        if exc.errno == getattr(__import__("errno"), "ELOOP", None):
+            return "symbolic link loop; skipped"
         return f"cannot read file: {exc.strerror or exc}"
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            return "is a directory"
+        if not stat.S_ISREG(st.st_mode):
+            return "not a regular file (a FIFO, socket or device); skipped"
+        with os.fdopen(fd, "rb") as fh:
+            fd = None
+            data = fh.read()
+    except OSError as exc:
+        return f"cannot read file: {exc.strerror or exc}"
+    finally:
+        if fd is not None:
+            os.close(fd)
     return decode_source(path, kind, data)
 
 

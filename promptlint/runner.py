@@ -84,6 +84,10 @@ class Cache:
             st = os.stat(path)
         except OSError:
             return None
+        import stat
+
+        if not stat.S_ISREG(st.st_mode):
+            return None
         if fr.path != path:
             return None
         if st.st_size == size and st.st_mtime_ns == mtime:
@@ -132,11 +136,15 @@ class Cache:
 
 
 def _stat(path):
+    import stat
+
     try:
         st = os.stat(path)
-        return (st.st_size, st.st_mtime_ns)
     except OSError:
         return None
+    if not stat.S_ISREG(st.st_mode):
+        return None  # a FIFO or device: never opened here (a read would wait), never cached
+    return (st.st_size, st.st_mtime_ns)
 
 
 def _init_worker(cfg):
