@@ -72,7 +72,12 @@ def decode_source(path: str, kind: str, data: bytes):
         try:
             encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         except SyntaxError as exc:
-            return f"bad encoding declaration: {exc.msg if hasattr(exc, 'msg') else exc}"
+            msg = str(exc.msg if hasattr(exc, "msg") else exc)
+            if msg.startswith("unknown encoding"):  # "unknown encoding: klingon" / "unknown encoding for ...: x"
+                return f"unknown encoding '{msg.rsplit(': ', 1)[-1]}' in the coding declaration; skipped"
+            if "invalid or missing encoding declaration" not in msg:
+                return f"bad encoding declaration: {msg}"
+            encoding = "utf-8"  # no declaration and the first lines are not UTF-8: say where below
         if encoding == "utf-8-sig":
             encoding = "utf-8"
     body = data[3:] if bom else data
