@@ -1162,13 +1162,21 @@ def _touch(e1: Edit, e2: Edit) -> bool:
 
 def _choose(planned) -> list:
     """Fixes of one pass that do not overlap or touch one another (the rest wait for the next pass)."""
+    import bisect
+
     chosen = []
-    taken = []
+    taken = []  # (start, end) of the chosen edits, sorted: a lookup per edit, not a scan (thousands of fixes)
+
+    def touches(e) -> bool:
+        k = bisect.bisect_right(taken, (e.end, float("inf"))) - 1
+        return k >= 0 and taken[k][1] >= e.start  # chosen edits do not overlap: the last one before e.end decides
+
     for f in sorted(planned, key=lambda f: (f.edits[0].start, f.edits[-1].end)):
-        if any(_touch(e, t) for e in f.edits for t in taken):
+        if any(touches(e) for e in f.edits):
             continue
         chosen.append(f)
-        taken.extend(f.edits)
+        for e in f.edits:
+            bisect.insort(taken, (e.start, e.end))
     return chosen
 
 

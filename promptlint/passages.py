@@ -367,6 +367,10 @@ def same_request(p, q) -> bool:
 
 _FUZZY_MIN_CHARS = 20  # shorter units ("Answer:", "Be brief.") only match when equal
 _FUZZY_MAX_PAIRS = 2_000_000  # beyond this many unit pairs, match equal units only
+# Unit comparisons one ``runs`` call may make: a prompt of thousands of identical lines (a generated file) would
+# otherwise cost O(n^3) (every earlier copy is a candidate, every candidate is extended). Past it, no more runs
+# are looked for: what was found stands, the rest is missed (never a false finding).
+_MAX_MATCH_STEPS = 300_000
 
 
 class Matcher:
@@ -417,10 +421,13 @@ class Matcher:
         fuzzy = na * nb <= _FUZZY_MAX_PAIRS
         long_units = [i for i, u in enumerate(pa.units) if u.kind != "code" and len(u.norm) >= _FUZZY_MIN_CHARS] if fuzzy else []
         j = 0
+        steps = 0
         while j < nb:
             if j in skip:
                 j += 1
                 continue
+            if steps > _MAX_MATCH_STEPS:
+                return
             ub = pb.units[j]
             cands = list(by_norm.get(ub.norm, ()))
             if fuzzy and ub.kind != "code" and len(ub.norm) >= _FUZZY_MIN_CHARS:
@@ -439,6 +446,7 @@ class Matcher:
                 n = 0
                 while j + n < nb and i + n < na and (not same or i + n < j) and (j + n) not in skip and self.match(pa, i + n, pb, j + n) is not None:
                     n += 1
+                steps += n + 1
                 if n and (best is None or n > best[1]):
                     best = (i, n)
             if best is not None:

@@ -7,6 +7,7 @@ import io
 import os
 import tokenize
 from dataclasses import replace
+from functools import lru_cache
 from typing import Optional
 
 from . import directives as _directives
@@ -230,7 +231,12 @@ class FileContext:
 
 
 def prompt_key(prompt: Prompt) -> str:
-    return hashlib.sha256(prompt.text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return _text_key(prompt.text)
+
+
+@lru_cache(maxsize=256)
+def _text_key(text: str) -> str:  # once per prompt, not once per finding (a huge prompt has thousands)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def finding_to_diagnostic(f: Finding, prompt: Prompt, rule, index: LineIndex, source: SourceFile) -> Diagnostic:
