@@ -148,8 +148,15 @@ def _stat(path):
 
 
 def _init_worker(cfg):
+    import signal
+
     from .rules import enabled_rules
 
+    # Ctrl-C reaches the whole process group: the parent decides (it stops the pool); SIGTERM from the
+    # parent stops a worker at once (it may have inherited the CLI's SIGTERM handler)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _WORKER["cfg"] = cfg
     _WORKER["rules"] = enabled_rules(cfg)
 
@@ -169,11 +176,109 @@ def _default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+class _Pool:
+    """A process pool that, when the run is interrupted (Ctrl-C, SIGTERM, an error), cancels the queued chunks
+    and stops its workers at once instead of finishing every chunk first."""
+
+    def __init__(self, workers, ctx, cfg):
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(cfg,))
+
+    def __enter__(self):
+        return self
+
+    def submit_all(self, fn, args) -> list:
+        """Submit every task. Workers are forked while tasks are submitted: a Ctrl-C (or a SIGTERM to the
+        process group) that lands before a new worker has set its own handling would print a traceback from
+        it, so those signals are held back meanwhile and delivered here right after."""
+        import signal
+        import threading
+
+        sigs = [getattr(signal, n) for n in ("SIGINT", "SIGTERM") if hasattr(signal, n)]
+        if threading.current_thread() is not threading.main_thread():
+            return [self.pool.submit(fn, a) for a in args]
+        held = []
+        previous = {sig: signal.signal(sig, lambda signum, _frame: held.append(signum)) for sig in sigs}
+        try:
+            futures = [self.pool.submit(fn, a) for a in args]
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+            for sig in dict.fromkeys(held):
+                signal.raise_signal(sig)
+        return futures
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.pool.shutdown(wait=True)
+            return False
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            try:
+                p.terminate()
+            except Exception:
+                pass
+        for p in procs:
+            try:
+                p.join(2)
+            except Exception:
+                pass
+        return False
+
+
+def _retry_lost(lost, cfg, ctx, jobs, results):
+    """Files whose worker died (a native crash, the OOM killer): lint them again in a fresh pool. When that
+    pool breaks too, the files that were running (the first unfinished ones, at most one per worker plus one
+    queued) are each retried alone; the rest go on in parallel. Only a file that kills its own process is
+    left out, as a one-line finding."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    def attempt(group, workers):
+        failed = []
+        with _Pool(workers, ctx, cfg) as pool:
+            futures = list(zip(group, pool.submit_all(_work, [[item] for item in group])))
+            for item, fut in futures:
+                try:
+                    results[item[0]] = fut.result()[0][1]
+                except BrokenProcessPool:
+                    failed.append(item)
+        return failed
+
+    _init_worker(cfg)  # warm this process once: each fresh pool forks it with imports and tokenizers loaded
+    try:
+        from .pipeline import lint_source
+        from .types import SourceFile
+
+        warm = 'import openai\nopenai.chat.completions.create(model="%s", messages=[{"role": "user", "content": "Hi"}])\n'
+        lint_source(SourceFile("warm-up.py", "python", warm % cfg.model), cfg, _WORKER["rules"])
+    except Exception:
+        pass
+    group = list(lost)
+    while group:
+        failed = attempt(group, max(1, min(jobs, len(group))))
+        suspects, group = failed[: jobs + 1], failed[jobs + 1 :]
+        for item in suspects:
+            if attempt([item], 1):
+                results[item[0]] = _crashed(item[1], cfg)
+
+
+def _crashed(path, cfg) -> FileResult:
+    from .pipeline import _file_level
+    from .rules import enabled_rules
+
+    if not any(r.name == "syntax-error" for r in enabled_rules(cfg)):
+        return FileResult(path)
+    return FileResult(path, (), (_file_level(path, "syntax-error", "the analysis crashed on this file (its worker process died); not analysed", cfg=cfg),))
+
+
 def lint_files(files, cfg, rules, use_cache=True, jobs=None) -> list:
     """FileResults for [(path, kind)], in the same order."""
     from .pipeline import lint_file
 
     results: list = [None] * len(files)
+    lost = []
     cache = Cache(cfg, rules) if use_cache else None
     todo = []
     stats = {}
@@ -189,23 +294,34 @@ def lint_files(files, cfg, rules, use_cache=True, jobs=None) -> list:
     # a worker pool pays for itself only with enough work: ~4 files per worker at least
     if jobs > 1 and len(todo) >= 8:
         import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
 
         try:
             ctx = mp.get_context("fork")
         except ValueError:  # pragma: no cover - platforms without fork
             ctx = mp.get_context("spawn")
+        from concurrent.futures.process import BrokenProcessPool
+
         size = max(1, min(32, len(todo) // (jobs * 4) or 1))
         chunks = [todo[k : k + size] for k in range(0, len(todo), size)]
-        with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=ctx, initializer=_init_worker, initargs=(cfg,)) as pool:
-            for done in pool.map(_work, chunks):
+        with _Pool(min(jobs, len(chunks)), ctx, cfg) as pool:
+            futures = list(zip(chunks, pool.submit_all(_work, chunks)))
+            for chunk, fut in futures:
+                try:
+                    done = fut.result()
+                except BrokenProcessPool:
+                    lost.extend(chunk)  # a worker died (a native crash, the OOM killer): retry its files alone
+                    continue
                 for i, fr in done:
                     results[i] = fr
+        if lost:
+            _retry_lost(lost, cfg, ctx, jobs, results)
     else:
         for i, path, kind in todo:
             results[i] = lint_file(path, kind, cfg, rules)
     if cache is not None:
+        retried = {item[0] for item in lost}  # a crash may be the machine's (out of memory): not cached
         for i, path, _kind in todo:
-            cache.store(path, results[i], stats.get(i))
+            if i not in retried:
+                cache.store(path, results[i], stats.get(i))
         cache.save()
     return results
