@@ -386,18 +386,46 @@ def diff_cmd(paths, config_path, model, base, fmt, fail_on_increase, output_file
     raise _Exit(1 if gitdiff.exceeds(res, fail_on_increase) else 0)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that cleanups run (a fix being written leaves no temp file behind)."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def _install_sigterm():
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        return None
+    try:
+        return signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):
+        return None
+
+
 def main(argv=None):
+    previous = _install_sigterm()
     try:
         cli.main(args=argv, prog_name="promptlint", standalone_mode=False)
         code = 0
     except _Exit as e:
         code = e.code
-    except click.exceptions.Abort:
-        click.echo("promptlint: aborted", err=True)
-        code = 130
+    except click.exceptions.Abort as e:  # click turns Ctrl-C (and our SIGTERM) into Abort
+        if isinstance(e.__cause__, _Terminated):
+            click.echo("promptlint: terminated", err=True)
+            code = 143
+        else:
+            click.echo("promptlint: interrupted" if isinstance(e.__cause__, KeyboardInterrupt) else "promptlint: aborted", err=True)
+            code = 130
     except click.ClickException as e:
         e.show()
         code = 2
+    except _Terminated:
+        click.echo("promptlint: terminated", err=True)
+        code = 143
     except KeyboardInterrupt:
         click.echo("promptlint: interrupted", err=True)
         code = 130
@@ -410,6 +438,11 @@ def main(argv=None):
             raise
         click.echo(f"promptlint: internal error: {type(e).__name__}: {e}", err=True)
         code = 2
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
     sys.exit(code)
 
 
