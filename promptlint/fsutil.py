@@ -13,8 +13,10 @@ from typing import Optional
 def atomic_write_bytes(path: str, data: bytes) -> None:
     path = os.path.realpath(path)
     directory = os.path.dirname(path)
+    owner = None
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
+        st = os.stat(path)
+        mode, owner = stat.S_IMODE(st.st_mode), (st.st_uid, st.st_gid)
     except FileNotFoundError:
         # a new file gets the mode open() would give it (0666 less the umask), not mkstemp's 0600
         umask = os.umask(0)
@@ -26,6 +28,11 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        if owner is not None and hasattr(os, "chown") and (os.stat(tmp).st_uid, os.stat(tmp).st_gid) != owner:
+            try:
+                os.chown(tmp, *owner)  # running as root (a CI container): the file keeps its owner and group
+            except OSError:
+                pass
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
