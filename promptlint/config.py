@@ -7,6 +7,7 @@ and the key. Every value has a default, so a project without config works.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from typing import Optional
 
@@ -221,8 +222,57 @@ _KEYS = {
 }
 
 
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TOML_KEY = re.compile(r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=""")
+
+
+def _config_lines(path: str) -> list:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return []
+
+
 def _toml_error(path: str, exc: Exception) -> ConfigError:
-    return ConfigError(f"{path}: invalid TOML: {exc}")
+    """``file:line:column: invalid TOML (key 'k'): reason`` - the key of that line, or of the nearest one above
+    (an unclosed array reports its error lines later)."""
+    msg = str(exc)
+    m = _TOML_AT.search(msg)
+    if not m:
+        return ConfigError(f"{path}: invalid TOML: {msg}")
+    line, col = int(m.group(1)), int(m.group(2))
+    lines = _config_lines(path)
+    key = None
+    for text in reversed(lines[:line]):
+        if text.lstrip().startswith("["):
+            break
+        k = _TOML_KEY.match(text)
+        if k:
+            key = k.group(1)
+            break
+    return ConfigError(f"{path}:{line}:{col}: invalid TOML{f' (key {key!r})' if key else ''}: {msg[: m.start()]}")
+
+
+def _at(label: str, key: str, value: Optional[str] = None) -> str:
+    """``label`` with the line of ``key`` (or of the first line after it naming ``value``) when label is a config
+    file: 'file:line'."""
+    if not label or not os.path.isfile(label):
+        return label
+    lines = _config_lines(label)
+    start = 0
+    if os.path.basename(label) == "pyproject.toml":
+        start = next((i for i, t in enumerate(lines) if t.strip().startswith("[tool.promptlint")), 0)
+    key_rx = re.compile(r"""^\s*(\[+\s*)?(tool\.promptlint\.)?["']?%s["']?(\s*=|\s*\.|\s*\])""" % re.escape(key))
+    for i in range(start, len(lines)):
+        if key_rx.match(lines[i]):
+            if value is None:
+                return f"{label}:{i + 1}"
+            for j in range(i, len(lines)):
+                if value in lines[j]:
+                    return f"{label}:{j + 1}"
+            return f"{label}:{i + 1}"
+    return label
 
 
 def load_file(path: str) -> Config:
@@ -256,11 +306,11 @@ def from_table(table: dict, path: Optional[str] = None, where: str = "[tool.prom
             close = difflib.get_close_matches(key, list(_KEYS), n=1)
             if close:
                 hint = f" (did you mean '{close[0]}'?)"
-            raise ConfigError(f"{label}: unknown key '{key}' in {where}{hint}")
+            raise ConfigError(f"{_at(label, key)}: unknown key '{key}' in {where}{hint}")
         try:
             values[key] = conv(raw, key)
         except TypeError as exc:
-            raise ConfigError(f"{label}: {where}: {exc}") from None
+            raise ConfigError(f"{_at(label, key)}: {where}: {exc}") from None
     kw = {}
     for key, v in values.items():
         attr = key.replace("-", "_")
@@ -287,27 +337,27 @@ def _validate_rule_names(cfg: Config, label: str):
     for key in ("select", "ignore", "extend_select"):
         for sel in getattr(cfg, key):
             if not reg.matches_any(sel):
-                raise ConfigError(f"{label}: '{key.replace('_', '-')}' names unknown rule '{sel}'")
+                raise ConfigError(f"{_at(label, key.replace('_', '-'), sel)}: '{key.replace('_', '-')}' names unknown rule '{sel}'")
     for _glob, sels in cfg.per_file_ignores:
         for sel in sels:
             if not reg.matches_any(sel):
-                raise ConfigError(f"{label}: 'per-file-ignores' names unknown rule '{sel}'")
+                raise ConfigError(f"{_at(label, 'per-file-ignores', sel)}: 'per-file-ignores' names unknown rule '{sel}'")
     for rule, _sev in cfg.severity:
         if reg.get(rule) is None:
-            raise ConfigError(f"{label}: 'severity' names unknown rule '{rule}'")
+            raise ConfigError(f"{_at(label, 'severity', rule)}: 'severity' names unknown rule '{rule}'")
     for rule, opts in cfg.rules:
         r = reg.get(rule)
         if r is None:
-            raise ConfigError(f"{label}: 'rules' names unknown rule '{rule}'")
+            raise ConfigError(f"{_at(label, 'rules', rule)}: 'rules' names unknown rule '{rule}'")
         known = set(r.options)
         for opt, _v in opts:
             if opt not in known:
                 allowed = ", ".join(sorted(known)) or "none"
-                raise ConfigError(f"{label}: unknown option '{opt}' for rule '{r.name}' (options: {allowed})")
+                raise ConfigError(f"{_at(label, 'rules', opt)}: unknown option '{opt}' for rule '{r.name}' (options: {allowed})")
             default = r.options[opt]
             if isinstance(default, (int, float)) and not isinstance(default, bool) and (not isinstance(_v, (int, float)) or isinstance(_v, bool) or _v < 0):
                 # numeric options (thresholds in tokens, fractions) take a non-negative number
-                raise ConfigError(f"{label}: option '{opt}' of rule '{r.name}' must be a non-negative number, got {_v!r}")
+                raise ConfigError(f"{_at(label, 'rules', opt)}: option '{opt}' of rule '{r.name}' must be a non-negative number, got {_v!r}")
 
 
 def find_config(start: str) -> Optional[str]:

@@ -283,8 +283,29 @@ def load_text(text: str, path: str) -> type:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
-        raise RuleFileError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
-    return build_rule(data, path)
+        key = None
+        if mark is not None:
+            lines = text.splitlines()
+            k = re.match(r"^\s*(?:-\s+)?([^\s:#'\"][^:#]*?)\s*:", lines[mark.line]) if mark.line < len(lines) else None
+            key = k.group(1) if k else None
+        raise RuleFileError(f"{path}{where}: invalid YAML{f' (key {key!r})' if key else ''}: {getattr(exc, 'problem', exc)}") from None
+    try:
+        return build_rule(data, path)
+    except RuleFileError as exc:
+        raise RuleFileError(_with_key_line(str(exc), path, text)) from None
+
+
+def _with_key_line(message: str, path: str, text: str) -> str:
+    """'file: ... 'key' ...' -> 'file:LINE: ...' where LINE is the line of the first key the message names."""
+    rest = message[len(path) + 2 :] if message.startswith(path + ": ") else None
+    m = re.search(r"'([A-Za-z_][\w-]*)'", rest or "")
+    if m is None:
+        return message
+    rx = re.compile(r"^\s*(?:-\s+)?[\"']?%s[\"']?\s*:" % re.escape(m.group(1)))
+    for i, line in enumerate(text.splitlines()):
+        if rx.match(line):
+            return f"{path}:{i + 1}: {rest}"
+    return message
 
 
 @lru_cache(maxsize=1)
@@ -320,6 +341,12 @@ def load_dirs(dirs, root) -> list:
         for name in sorted(os.listdir(p)):
             if name.endswith((".yaml", ".yml")):
                 fp = os.path.join(p, name)
-                with open(fp, encoding="utf-8") as fh:
-                    out.append(load_text(fh.read(), fp))
+                try:
+                    with open(fp, "rb") as fh:
+                        text = fh.read().decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise RuleFileError(f"{fp}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
+                except OSError as exc:
+                    raise RuleFileError(f"{fp}: cannot read rule file: {exc.strerror or exc}") from None
+                out.append(load_text(text, fp))
     return out
