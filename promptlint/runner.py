@@ -280,6 +280,11 @@ def lint_files(files, cfg, rules, use_cache=True, jobs=None) -> list:
     results: list = [None] * len(files)
     lost = []
     cache = Cache(cfg, rules) if use_cache else None
+    counts_path = os.path.join(cache.dir, "token-counts.pickle") if cache is not None else None
+    if counts_path:
+        from . import tokens
+
+        tokens.load_known_counts(counts_path)
     todo = []
     stats = {}
     for i, (path, kind) in enumerate(files):
@@ -324,4 +329,6 @@ def lint_files(files, cfg, rules, use_cache=True, jobs=None) -> list:
             if i not in retried:
                 cache.store(path, results[i], stats.get(i))
         cache.save()
+        if counts_path and os.path.isdir(cache.dir):
+            tokens.save_known_counts(counts_path)
     return results

@@ -227,11 +227,52 @@ def get_encoding(name: str):
         return enc
 
 
+# Counts remembered across runs (loaded and saved by the runner next to the results cache), so a run whose
+# prompts did not change -- a pre-commit run on a file where only code changed -- never loads a vocabulary.
+_known: dict = {}
+_known_dirty = False
+
+
+def _text_key(text: str, encoding: str) -> bytes:
+    return hashlib.blake2b(f"{encoding}\0{text}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def load_known_counts(path: str) -> None:
+    global _known_dirty
+    try:
+        with open(path, "rb") as fh:
+            data = pickle.load(fh)
+        if isinstance(data, dict):
+            _known.update(data)
+    except Exception:
+        pass
+    _known_dirty = False
+
+
+def save_known_counts(path: str, limit: int = 200_000) -> None:
+    if not _known_dirty:
+        return
+    from .fsutil import atomic_write_bytes
+
+    items = dict(list(_known.items())[-limit:])
+    try:
+        atomic_write_bytes(path, pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:
+        pass
+
+
 @lru_cache(maxsize=65536)
 def count_encoding(text: str, encoding: str) -> int:
+    global _known_dirty
     if not text:
         return 0
-    return len(get_encoding(encoding).encode_ordinary(text))
+    key = _text_key(text, encoding)
+    n = _known.get(key)
+    if n is None:
+        n = len(get_encoding(encoding).encode_ordinary(text))
+        _known[key] = n
+        _known_dirty = True
+    return n
 
 
 def count(text: str, model_or_tok) -> int:

@@ -72,3 +72,24 @@ def test_prefilter_rules_out_plain_code_but_not_llm_code():
         "agent = Agent(llm=my_llm)",
     ]:
         assert maybe_llm_code(code), code
+
+
+def test_unchanged_prompts_need_no_vocabulary(tmp_path, monkeypatch):
+    """A second run whose prompts did not change (only code around them did) counts from the saved counts."""
+    from promptlint import tokens
+
+    f = tmp_path / "a.py"
+    f.write_text('msgs = [{"role": "user", "content": "Summarize the ticket for the on-call engineer."}]\n')
+    cfg = cfgmod.load([str(tmp_path)], None, {"cache_dir": str(tmp_path / ".cache")})
+    first = run([str(tmp_path)], cfg, use_cache=True, jobs=1)
+    f.write_text("import os\n" + f.read_text())  # code changed, prompt text did not
+    tokens.count_encoding.cache_clear()
+    tokens._known.clear()
+
+    def no_vocab(name):
+        raise AssertionError("vocabulary loaded although every count was known")
+
+    monkeypatch.setattr(tokens, "get_encoding", no_vocab)
+    second = run([str(tmp_path)], cfg, use_cache=True, jobs=1)
+    assert [p.tokens for p in second.prompts] == [p.tokens for p in first.prompts]
+    tokens.count_encoding.cache_clear()
