@@ -76,21 +76,9 @@ def rel_path(path: str) -> str:
 
 
 def _file_texts():
-    cache = {}
+    from .fsutil import text_reader
 
-    def text_of(path):
-        if path not in cache:
-            try:
-                with open(path, "rb") as fh:
-                    data = fh.read()
-                if data.startswith(b"\xef\xbb\xbf"):
-                    data = data[3:]
-                cache[path] = data.decode("utf-8", "surrogateescape")
-            except OSError:
-                cache[path] = None
-        return cache[path]
-
-    return text_of
+    return text_reader()
 
 
 def _rules_used(result, cfg):

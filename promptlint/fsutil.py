@@ -79,3 +79,22 @@ def is_writable(path: str) -> bool:
     except OSError:
         return False
     return bool(st.st_mode & stat.S_IWUSR) and os.access(path, os.W_OK)
+
+
+def text_reader():
+    """A memoized ``path -> text`` for reports that quote source lines (UTF-8, BOM dropped, None if unreadable)."""
+    cache = {}
+
+    def text_of(path):
+        if path not in cache:
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+                if data.startswith(b"\xef\xbb\xbf"):
+                    data = data[3:]
+                cache[path] = data.decode("utf-8", "surrogateescape")
+            except OSError:
+                cache[path] = None
+        return cache[path]
+
+    return text_of

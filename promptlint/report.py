@@ -241,21 +241,9 @@ def _fix_preview(d, text_of) -> Optional[FixPreview]:
 
 
 def _reader():
-    cache = {}
+    from .fsutil import text_reader
 
-    def text_of(path):
-        if path not in cache:
-            try:
-                with open(path, "rb") as fh:
-                    data = fh.read()
-                if data.startswith(b"\xef\xbb\xbf"):
-                    data = data[3:]
-                cache[path] = data.decode("utf-8", "surrogateescape")
-            except OSError:
-                cache[path] = None
-        return cache[path]
-
-    return text_of
+    return text_reader()
 
 
 def _sum(values):
