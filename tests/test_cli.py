@@ -79,7 +79,7 @@ def test_invalid_toml_is_exit_2_with_line(tmp_path, run_cli):
     (tmp_path / "promptlint.toml").write_text("model = \n")
     (tmp_path / "a.py").write_text("x = 1\n")
     r = run_cli("check", "a.py", cwd=tmp_path)
-    assert r.exit_code == 2 and "promptlint.toml" in r.stderr and "line 1" in r.stderr
+    assert r.exit_code == 2 and "promptlint.toml:1:" in r.stderr and "model" in r.stderr  # file, line and key
 
 
 def test_config_found_walking_up_and_model_used(tmp_path, run_cli):
