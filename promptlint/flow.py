@@ -1,7 +1,8 @@
 """Code-flow facts shared by the PL4xx rules (loops, history, output limits, cache order).
 
-Built once per Python file from the extractor's analysis (``ctx.analysis``): the parsed module, its scopes,
-calls and sinks. Everything is syntactic and module-local, like the extraction: nothing is imported or run.
+Built once per Python file from the ``ast`` extractor's analysis (``ctx.analysis``, an
+:class:`~promptlint.extract.pyast.AstExtractor`): the parsed module, its scopes, calls and sinks. Everything is
+syntactic and module-local, like the extraction: nothing is imported or run.
 
 What it answers:
 
@@ -15,22 +16,44 @@ What it answers:
   message dicts and message classes, so rules can count static tokens at a call.
 
 Precision comes first: when something cannot be resolved, the answer is the one that does not report.
+
+The analysis was first written against libcst trees; on ``ast`` it keeps the same answers. Where the two trees
+differ it follows what the libcst version saw: identifiers include attribute names and keyword-argument names
+(libcst ``Name`` nodes), a libcst "statement line" is the run of simple statements joined by ``;``, a node's
+source text of a loop header includes its own grouping parentheses, and walks visit children in reverse source
+order. No libcst import: the ``check`` path never loads it.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import ast
 import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-import libcst as cst
+from .extract.pyast import chain as _chain
+from .extract.pyast import has_kwsplat
+from .extract.pyast import kw as _kw
+from .extract.pyast import string_value as _string_value
+from .extract.sinks import _LITELLM_SPEC, _LLM_CLASSES, _LLM_METHODS, _LLM_RECEIVER, _SDK_SINKS
 
-from .extract.python import _LITELLM_SPEC, _LLM_CLASSES, _LLM_METHODS, _LLM_RECEIVER, _SDK_SINKS, _chain, _kw, _positional
-
-_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_FOR = (ast.For, ast.AsyncFor)
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_WITH = (ast.With, ast.AsyncWith)
+_TRY = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
+_MATCH = (ast.Match,) if hasattr(ast, "Match") else ()
+# what libcst calls small statements: they share a line when joined by `;`
+_SIMPLE = tuple(
+    getattr(ast, n)
+    for n in (
+        "Expr", "Assign", "AugAssign", "AnnAssign", "Return", "Raise", "Assert", "Delete", "Pass", "Break", "Continue",
+        "Import", "ImportFrom", "Global", "Nonlocal", "TypeAlias",
+    )
+    if hasattr(ast, n)
+)  # fmt: skip
 MAX_HOPS = 2  # local functions between a loop and the LLM call it makes
-_EMPTY_MODULE = cst.Module([])
 
 # calls that wait for a person or for the next external input: each loop iteration is driven by input
 _INPUT_LAST = {"input", "raw_input", "getpass", "readline", "readlines"}
@@ -76,91 +99,149 @@ _PROMPT_CARRIERS = {
 }
 _PROMPT_KEYS = ("content", "text", "parts", "system_instruction")
 _SDK_SPECS = {id(spec) for _suffix, spec in _SDK_SINKS}
+_SINK_LASTS = {suffix.rsplit(".", 1)[-1] for suffix, _spec in _SDK_SINKS}
 # counters: i += 1, remaining -= 1, delay *= 2 (a backoff delay compared against a ceiling)
-_COUNTING_AUG = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign)
-_COUNTING_OPS = (cst.Add, cst.Subtract, cst.Multiply)
+_COUNTING_OPS = (ast.Add, ast.Sub, ast.Mult)
+_RAISING = (ast.Call, ast.Subscript, ast.Raise, ast.Assert, ast.Await)
 
 
-_CODE_CACHE: dict = {}  # id(node) -> (node, code); cleared for every file (Flow.__init__)
-_FIELDS: dict = {}  # node class -> its dataclass field names
-_IS_NODE: dict = {}  # type -> is a CSTNode
+# ---------------------------------------------------------------------------------------------- tree helpers
+_SKIP_FIELDS = frozenset({"ctx", "op", "ops", "type_comment", "type_ignores"})
+_FIELDS: dict = {}  # node class -> the fields that may hold child nodes
+_AST = ast.AST
 
 
-def _is_node(v) -> bool:
-    t = type(v)
-    r = _IS_NODE.get(t)
-    if r is None:
-        r = _IS_NODE[t] = isinstance(t, type) and issubclass(t, cst.CSTNode)
-    return r
-
-
-def node_children(node) -> list:
-    """The child nodes of a libcst node, read from its fields (``node.children`` runs a visitor: ~5x slower)."""
-    names = _FIELDS.get(type(node))
-    if names is None:
-        names = _FIELDS[type(node)] = tuple(f.name for f in dataclasses.fields(node))
-    out = []
-    for name in names:
-        v = getattr(node, name)
-        if _is_node(v):
-            out.append(v)
-        elif type(v) in (list, tuple):
-            for x in v:
-                if _is_node(x):
-                    out.append(x)
+def _call_children(n):
+    out = [n.func]
+    args, kws = n.args, n.keywords
+    if kws and any(type(a) is ast.Starred for a in args):
+        out += sorted(args + kws, key=lambda x: (x.lineno, x.col_offset))  # f(a=1, *rest)
+    else:
+        out += args
+        out += kws
     return out
 
 
-def code_of(node) -> str:
-    if node is None:
-        return ""
-    if isinstance(node, cst.Name):
-        return node.value
-    hit = _CODE_CACHE.get(id(node))
-    if hit is not None and hit[0] is node:
-        return hit[1]
-    try:
-        code = _EMPTY_MODULE.code_for_node(node)
-    except Exception:
-        code = ""
-    _CODE_CACHE[id(node)] = (node, code)
-    return code
+def _dict_children(n):
+    out = []
+    for k, v in zip(n.keys, n.values):
+        if k is not None:
+            out.append(k)
+        out.append(v)
+    return out
 
 
-def body_stmts(block) -> list:
-    """Statements of an indented block; a one-line suite counts as one simple statement."""
-    if isinstance(block, cst.IndentedBlock):
-        return list(block.body)
-    if isinstance(block, cst.SimpleStatementSuite):
-        return [block]
-    return []
+_SPECIAL = {
+    ast.Call: _call_children,
+    ast.Dict: _dict_children,
+    ast.IfExp: lambda n: [n.body, n.test, n.orelse],
+}
 
 
-def is_const_true(node) -> bool:
-    if isinstance(node, cst.Name):
-        return node.value == "True"
-    if isinstance(node, cst.Integer):
-        try:
-            return int(node.value, 0) != 0
-        except ValueError:
-            return False
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        v = _string_value(node)
-        return bool(v)
+def children(node) -> list:
+    """Child nodes in source order (operators and expression contexts left out)."""
+    t = type(node)
+    sp = _SPECIAL.get(t)
+    if sp is not None:
+        return sp(node)
+    names = _FIELDS.get(t)
+    if names is None:
+        names = _FIELDS[t] = tuple(f for f in t._fields if f not in _SKIP_FIELDS)
+    out = []
+    for name in names:
+        v = getattr(node, name, None)
+        if type(v) is list:
+            for x in v:
+                if isinstance(x, _AST):
+                    out.append(x)
+        elif isinstance(v, _AST):
+            out.append(v)
+    return out
+
+
+def call_args(call) -> list:
+    """The arguments of a call as libcst lists them, in source order: (keyword or None, star, value) with star
+    "" for plain arguments, "*" for ``*args`` and "**" for ``**kwargs``."""
+    args, kws = call.args, call.keywords
+    out = [(None, "*", a.value) if type(a) is ast.Starred else (None, "", a) for a in args]
+    kout = [(k.arg, "" if k.arg is not None else "**", k.value) for k in kws]
+    if kws and any(type(a) is ast.Starred for a in args):
+        pairs = sorted(list(zip(args, out)) + list(zip(kws, kout)), key=lambda t: (t[0].lineno, t[0].col_offset))
+        return [o for _n, o in pairs]
+    return out + kout
+
+
+def n_args(call) -> int:
+    return len(call.args) + len(call.keywords)
+
+
+def plain_positional(call, index: int):
+    """The index-th plain positional argument (starred arguments are skipped, as libcst's helper did)."""
+    k = 0
+    for a in call.args:
+        if type(a) is ast.Starred:
+            continue
+        if k == index:
+            return a
+        k += 1
+    return None
+
+
+def has_star(call) -> bool:
+    """Any ``*args`` or ``**kwargs`` argument."""
+    return any(type(a) is ast.Starred for a in call.args) or has_kwsplat(call)
+
+
+def elements(node) -> list:
+    """The element expressions of a list/tuple/set display (a starred element gives its value)."""
+    return [e.value if type(e) is ast.Starred else e for e in node.elts]
+
+
+def _in(x, lst) -> bool:
+    for y in lst:
+        if y is x:
+            return True
     return False
 
 
-def _string_value(node):
-    try:
-        v = node.evaluated_value
-    except Exception:
-        return None
-    return v if isinstance(v, str) else None
+def _last(ch) -> str:
+    return (ch or "").rsplit(".", 1)[-1]
+
+
+def is_const_true(node) -> bool:
+    if isinstance(node, ast.Constant):
+        v = node.value
+        if v is True:
+            return True
+        if type(v) is int:
+            return v != 0
+        if type(v) is str:
+            return bool(v)
+    return False
+
+
+def is_str_const(node, value=None) -> bool:
+    """A plain string literal (optionally: with this value)."""
+    return isinstance(node, ast.Constant) and type(node.value) is str and (value is None or node.value == value)
+
+
+def _blank_comments(s: str) -> str:
+    """Comments replaced by spaces, for text between tokens (no string literal there)."""
+    if "#" not in s:
+        return s
+    out = []
+    for line in s.splitlines(keepends=True):
+        i = line.find("#")
+        if i >= 0:
+            end = len(line.rstrip("\r\n"))
+            line = line[:i] + " " * (end - i) + line[end:]
+        out.append(line)
+    return "".join(out)
 
 
 @dataclass(eq=False)
 class LLMCall:
-    node: cst.Call
+    node: ast.Call
     label: str  # what the message calls it: "chat.completions.create", "call_model()"
     kind: str  # sdk | litellm | object | chain | configured | local | llm_arg
     scope: object  # the Scope the call is made in
@@ -190,9 +271,13 @@ class Flow:
         a = self.a = analysis
         self.col = a.col
         self.index = a.index
+        self.text = a.source.text
         self._parents = None  # built on first use: files without LLM calls never pay for it
-        self.kids = {}
-        _CODE_CACHE.clear()
+        self._spans: dict = {}
+        self._code: dict = {}
+        self._groups: dict = {}
+        self._prompt_nodes = None
+        self.memo: dict = {}  # per-file facts the rules compute once (keyed by the rule)
         self.fn_scope = {s.node: s for s in self.col.defs}
         self.cls_scope = {}
         for s in self.col.classes.values():
@@ -209,87 +294,192 @@ class Flow:
         self._loops: dict = {}
         self._find_calls()
 
-    # ------------------------------------------------------------------------------------ positions
+    # ------------------------------------------------------------------------------------ tree
     @property
     def parents(self) -> dict:
-        if self._parents is None:
-            self._parents = {}
-            self._build_parents(self.a.module)
-        return self._parents
-
-    def _build_parents(self, module):
-        """Parent and children maps (libcst computes ``node.children`` anew on every access: walk once)."""
-        stack = [module]
-        parents = self._parents
-        kids = self.kids = {}
-        while stack:
-            n = stack.pop()
-            cs = kids[n] = node_children(n)
-            for c in cs:
-                parents[c] = n
-                stack.append(c)
-
-    def children(self, node):
-        cs = self.kids.get(node)
-        return node_children(node) if cs is None else cs
+        """Node -> parent node, for the whole module (one walk, on first use)."""
+        par = self._parents
+        if par is None:
+            par = self._parents = {}
+            stack = [self.a.module]
+            pop, push = stack.pop, stack.append
+            while stack:
+                n = pop()
+                for c in children(n):
+                    par[c] = n
+                    push(c)
+        return par
 
     def pos(self, node):
-        return self.a._pos(node)
-
-    _SPAN_TYPES = (
-        cst.Name,
-        cst.Attribute,
-        cst.FormattedStringExpression,
-        cst.FormattedString,
-        cst.SimpleString,
-        cst.ConcatenatedString,
-        cst.Call,
-        cst.BinaryOperation,
-        cst.Subscript,
-    )
-
-    def node_at(self, span):
-        """The outermost expression node with exactly this file span (names, strings, calls, f-string fields):
-        found by descending from the module through the nodes whose span contains it."""
-        start, end = span
-        n = self.a.module
-        for _depth in range(200):
-            nxt = None
-            for c in self.children(n):
-                try:
-                    c0, c1 = self.pos(c)
-                except KeyError:
-                    continue
-                if c0 <= start and end <= c1:
-                    if (c0, c1) == (start, end) and isinstance(c, self._SPAN_TYPES):
-                        return c
-                    nxt = c
-                    break
-            if nxt is None:
-                return None
-            n = nxt
-        return None
+        """(start, end) file offsets of a node."""
+        r = self._spans.get(node)
+        if r is None:
+            r = self._spans[node] = self.a._pos(node)
+        return r
 
     def line(self, node) -> int:
-        return self.a.positions[node].start.line
+        return node.lineno
+
+    def code(self, node) -> str:
+        """The source text of a node."""
+        if node is None:
+            return ""
+        if type(node) is ast.Name:
+            return node.id
+        c = self._code.get(node)
+        if c is None:
+            try:
+                s0, s1 = self.pos(node)
+                c = self.text[s0:s1]
+            except (AttributeError, IndexError, TypeError):
+                c = ""
+            self._code[node] = c
+        return c
 
     def walk(self, node, skip_scopes=True):
-        """Every node under ``node`` (itself included), not entering nested functions/classes/lambdas."""
-        stack = [node]
+        """Every node under ``node`` (itself included; a list: its statements), not entering nested
+        functions/classes/lambdas. Pre-order, children in reverse source order."""
+        stack = list(node) if type(node) is list else [node]
+        pop, push = stack.pop, stack.append
         while stack:
-            n = stack.pop()
+            n = pop()
             yield n
-            for c in self.children(n):
+            for c in children(n):
                 if skip_scopes and isinstance(c, _SCOPES):
                     continue
-                stack.append(c)
+                push(c)
+
+    def idents(self, node):
+        """The identifiers under ``node``: names, attribute names and keyword-argument names (the ``Name``
+        nodes of a libcst tree)."""
+        for n in self.walk(node):
+            t = type(n)
+            if t is ast.Name:
+                yield n.id
+            elif t is ast.Attribute:
+                yield n.attr
+            elif t is ast.keyword and n.arg is not None:
+                yield n.arg
+
+    def names_and_attrs(self, node):
+        """Source text of every name and attribute under ``node`` (attribute and keyword names included)."""
+        for n in self.walk(node):
+            t = type(n)
+            if t is ast.Name:
+                yield n.id
+            elif t is ast.Attribute:
+                yield n.attr
+                yield self.code(n)
+            elif t is ast.keyword and n.arg is not None:
+                yield n.arg
+
+    def stmt_groups(self, stmts) -> list:
+        """A block's statements, with simple statements joined by `;` on one line grouped in a tuple."""
+        hit = self._groups.get(id(stmts))
+        if hit is not None and hit[0] is stmts:
+            return hit[1]
+        out = []
+        prev = None
+        for st in stmts:
+            if isinstance(st, _SIMPLE):
+                if prev is not None and st.lineno == prev.end_lineno and out and type(out[-1]) is tuple:
+                    out[-1] = out[-1] + (st,)
+                else:
+                    out.append((st,))
+                prev = st
+            else:
+                out.append(st)
+                prev = None
+        self._groups[id(stmts)] = (stmts, out)
+        return out
+
+    def is_elif(self, node) -> bool:
+        """``if ...: ... elif ...:`` (not ``else:`` holding an ``if``)."""
+        orelse = node.orelse
+        if len(orelse) != 1 or type(orelse[0]) is not ast.If:
+            return False
+        s0 = self.pos(orelse[0])[0]
+        return self.text.startswith("elif", s0)
+
+    def has_else(self, node) -> bool:
+        """An ``else:`` branch (an ``elif`` is not one)."""
+        return bool(node.orelse) and not self.is_elif(node)
+
+    def header_code(self, loop, name: str) -> str:
+        """Source of a loop header part (``test``, ``target`` or ``iter``) with its own grouping parentheses
+        (a bare name without them)."""
+        node = getattr(loop, name)
+        if type(node) is ast.Name:
+            return node.id
+        if type(node) is ast.Constant and (node.value is None or type(node.value) is bool):
+            return str(node.value)  # True / False / None: names to libcst, printed bare
+        if name == "iter":
+            lo = self._grouped(loop.target, self.pos(loop)[0])[1]
+        else:
+            lo = self.pos(loop)[0]
+        g0, g1 = self._grouped(node, lo)
+        return self.text[g0:g1]
+
+    def _grouped(self, node, lo: int):
+        """The span of ``node`` widened over the parentheses around it that follow ``lo``."""
+        s0, s1 = self.pos(node)
+        text = self.text
+        before = _blank_comments(text[lo:s0])
+        i = len(before) - 1
+        opens = []
+        while i >= 0:
+            c = before[i]
+            if c == "(":
+                opens.append(lo + i)
+            elif not (c.isspace() or c == "\\"):
+                break
+            i -= 1
+        if not opens:
+            return s0, s1
+        j, n, k = s1, len(text), 0
+        while j < n and k < len(opens):
+            c = text[j]
+            if c == ")":
+                k += 1
+            elif c == "#":
+                nl = text.find("\n", j)
+                j = n if nl < 0 else nl
+                continue
+            elif not (c.isspace() or c == "\\"):
+                break
+            j += 1
+        if k == 0:
+            return s0, s1
+        return opens[k - 1], j
+
+    def decorator_span(self, expr):
+        """The span of a decorator from its ``@`` (and any parentheses around the expression)."""
+        s0, s1 = self.pos(expr)
+        text = self.text
+        i, k = s0 - 1, 0
+        while i >= 0 and (text[i] in " \t\\\r\n(" ):
+            if text[i] == "(":
+                k += 1
+            i -= 1
+        if i < 0 or text[i] != "@":
+            return s0, s1
+        j, n = s1, len(text)
+        while j < n and k:
+            c = text[j]
+            if c == ")":
+                k -= 1
+            elif not (c.isspace() or c == "\\"):
+                break
+            j += 1
+        return i, j
 
     def scope_of(self, node):
         p = self.parents.get(node)
         while p is not None:
-            if isinstance(p, cst.FunctionDef):
+            t = type(p)
+            if t is ast.FunctionDef or t is ast.AsyncFunctionDef:
                 return self.fn_scope.get(p, self.col.module_scope)
-            if isinstance(p, cst.ClassDef):
+            if t is ast.ClassDef:
                 return self.cls_scope.get(p, self.col.module_scope)
             p = self.parents.get(p)
         return self.col.module_scope
@@ -313,7 +503,7 @@ class Flow:
             if kind == "sdk" and "." not in site.chain:
                 continue  # a bare `generate_content(topic)` is the project's own function, not the SDK method
             label = spec.label if kind in ("sdk", "litellm") else site.chain
-            self._add(LLMCall(site.call, label, kind, site.scope, spec, None, self.line(site.call)))
+            self._add(LLMCall(site.call, label, kind, site.scope, spec, None, site.call.lineno))
         chains = self._chain_names()
         for site in self.col.calls:
             if site.call in self.calls:
@@ -322,30 +512,37 @@ class Flow:
             ch = site.chain
             parts = ch.split(".")
             spec, kind = self._sdk_spec(ch, site.qualified)
-            if spec is not None and any(arg.star == "**" for arg in call.args):
+            if spec is not None and has_kwsplat(call):
                 label = spec.label if kind == "sdk" else (site.qualified if site.qualified.startswith("litellm.") else ch)
-                self._add(LLMCall(call, label, kind, site.scope, spec, None, self.line(call)))
+                self._add(LLMCall(call, label, kind, site.scope, spec, None, call.lineno))
                 continue
             if len(parts) >= 2 and parts[-1] in _LLM_METHODS and parts[-2] in chains:
-                self._add(LLMCall(call, ch, "chain", site.scope, None, None, self.line(call)))
+                self._add(LLMCall(call, ch, "chain", site.scope, None, None, call.lineno))
                 continue
-            if any(arg.keyword is not None and arg.keyword.value in ("llm", "model_client") for arg in call.args):
+            if any(k.arg in ("llm", "model_client") for k in call.keywords):
                 last = parts[-1].rstrip("()")
                 if (last[:1].islower() or last[:1] == "_") and not _RECORDING.search(ch):
-                    self._add(LLMCall(call, ch + "()", "llm_arg", site.scope, None, None, self.line(call)))
+                    self._add(LLMCall(call, ch + "()", "llm_arg", site.scope, None, None, call.lineno))
                     continue
         # local functions that call an LLM are LLM calls themselves, up to MAX_HOPS functions away (beyond
         # that a loop is a dispatcher or an event loop more than an LLM loop)
+        local = None
         for _hop in range(MAX_HOPS):
             known = {s for s, lst in self.calls_in.items() if lst}
+            if not known:
+                break
+            if local is None:  # calls of functions defined in this module (resolved once)
+                local = []
+                for site in self.col.calls:
+                    if site.call not in self.calls:
+                        target = self.resolve(site)
+                        if target is not None:
+                            local.append((site, target))
             added = False
-            for site in self.col.calls:
-                if site.call in self.calls:
+            for site, target in local:
+                if site.call in self.calls or target not in known:
                     continue
-                target = self.resolve(site)
-                if target is None or target not in known:
-                    continue
-                self._add(LLMCall(site.call, site.chain + "()", "local", site.scope, None, target, self.line(site.call)))
+                self._add(LLMCall(site.call, site.chain + "()", "local", site.scope, None, target, site.call.lineno))
                 added = True
             if not added:
                 break
@@ -370,6 +567,8 @@ class Flow:
         return "object"
 
     def _sdk_spec(self, ch: str, q: str):
+        if ch.rsplit(".", 1)[-1] not in _SINK_LASTS and "litellm." not in q and "litellm." not in ch:
+            return None, None  # most calls: not a sink name at all
         parts = ch.split(".")
         for suffix, spec in _SDK_SINKS:
             if ch == suffix or ch.endswith("." + suffix):
@@ -386,31 +585,36 @@ class Flow:
     def _chain_names(self) -> set:
         """Names bound to a LangChain pipe that contains an LLM (``prompt | llm | parser``)."""
         names: set = set()
-        scopes = [self.col.module_scope, *self.col.classes.values(), *self.col.defs]
+        pipes = []
+        for scope in [self.col.module_scope, *self.col.classes.values(), *self.col.defs]:
+            for name, binds in scope.assigns.items():
+                for value, _t, _s in binds:
+                    if type(value) is ast.BinOp and type(value.op) is ast.BitOr:
+                        pipes.append((name, value))
+        if not pipes:
+            return names
         for _round in range(3):
             before = len(names)
-            for scope in scopes:
-                for name, binds in scope.assigns.items():
-                    for value, _t, _s in binds:
-                        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.BitOr) and self._llm_operand(value, names):
-                            names.add(name)
+            for name, value in pipes:
+                if self._llm_operand(value, names):
+                    names.add(name)
             if len(names) == before:
                 break
         return names
 
     def _llm_operand(self, node, names) -> bool:
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             return self._llm_operand(node.left, names) or self._llm_operand(node.right, names)
-        if isinstance(node, cst.Name):
-            return node.value in self.a._llm_objects or node.value in names or bool(_LLM_RECEIVER.search(node.value))
-        if isinstance(node, cst.Attribute):
-            return bool(_LLM_RECEIVER.search(node.attr.value)) or node.attr.value in names
-        if isinstance(node, cst.Call):
+        if isinstance(node, ast.Name):
+            return node.id in self.a._llm_objects or node.id in names or bool(_LLM_RECEIVER.search(node.id))
+        if isinstance(node, ast.Attribute):
+            return bool(_LLM_RECEIVER.search(node.attr)) or node.attr in names
+        if isinstance(node, ast.Call):
             ch = _chain(node.func) or ""
             last = ch.rsplit(".", 1)[-1]
             if _LLM_CLASSES.match(last) and last not in ("OpenAI", "AzureOpenAI", "Anthropic"):
                 return True
-            if isinstance(node.func, cst.Attribute) and last in ("bind", "bind_tools", "with_structured_output", "with_retry", "with_config", "with_fallbacks"):
+            if isinstance(node.func, ast.Attribute) and last in ("bind", "bind_tools", "with_structured_output", "with_retry", "with_config", "with_fallbacks"):
                 return self._llm_operand(node.func.value, names)
         return False
 
@@ -459,15 +663,18 @@ class Flow:
     def enclosing_loops(self, node) -> list:
         """Loops (innermost first) whose every iteration runs ``node``, within the same function."""
         out = []
+        parents = self.parents
         child = node
-        p = self.parents.get(node)
+        p = parents.get(node)
         while p is not None and not isinstance(p, _SCOPES):
-            if isinstance(p, cst.While) and (child is p.body or child is p.test):
-                out.append(p)
-            elif isinstance(p, cst.For) and child is p.body:
+            t = type(p)
+            if t is ast.While:
+                if child is p.test or _in(child, p.body):
+                    out.append(p)
+            elif (t is ast.For or t is ast.AsyncFor) and _in(child, p.body):
                 out.append(p)
             child = p
-            p = self.parents.get(p)
+            p = parents.get(p)
         return out
 
     def loops_with_calls(self) -> dict:
@@ -478,17 +685,19 @@ class Flow:
                 out.setdefault(loop, []).append(c)
         return out
 
-    def for_kind(self, loop: cst.For) -> str:
+    def for_kind(self, loop) -> str:
         it = loop.iter
         # look through progress bars and views: tqdm(range(n)), enumerate(range(n)), reversed(range(n))
         for _ in range(3):
-            if isinstance(it, cst.Call) and it.args and not it.args[0].keyword and (_chain(it.func) or "").rsplit(".", 1)[-1] in ("tqdm", "enumerate", "reversed", "list", "sorted", "track"):
-                it = it.args[0].value
-            else:
-                break
-        if isinstance(it, (cst.List, cst.Tuple, cst.Set)):
+            if isinstance(it, ast.Call):
+                args = call_args(it)
+                if args and args[0][0] is None and _last(_chain(it.func)) in ("tqdm", "enumerate", "reversed", "list", "sorted", "track"):
+                    it = args[0][2]
+                    continue
+            break
+        if isinstance(it, (ast.List, ast.Tuple, ast.Set)):
             return "for-literal"
-        if isinstance(it, cst.Call):
+        if isinstance(it, ast.Call):
             ch = _chain(it.func) or ""
             q = self.qualified(ch)
             last = q.rsplit(".", 1)[-1]
@@ -496,11 +705,11 @@ class Flow:
                 return "for-range"
             if q in ("itertools.count", "itertools.cycle"):
                 return "for-infinite"
-            if q == "itertools.repeat" and len(it.args) < 2:
+            if q == "itertools.repeat" and n_args(it) < 2:
                 return "for-infinite"
-            if ch == "iter" and len(it.args) == 2:
+            if ch == "iter" and n_args(it) == 2:
                 return "for-infinite"
-            if q.startswith("tenacity.") and last in ("Retrying", "AsyncRetrying") and _kw(it, "stop") is None and not any(a.star == "**" for a in it.args):
+            if q.startswith("tenacity.") and last in ("Retrying", "AsyncRetrying") and _kw(it, "stop") is None and not has_kwsplat(it):
                 return "for-infinite"
         return "for-data"
 
@@ -513,13 +722,13 @@ class Flow:
 
     def _loop_info(self, loop) -> LoopInfo:
         interactive = self._interactive(loop)
-        if isinstance(loop, cst.For):
+        if isinstance(loop, _FOR):
             kind = self.for_kind(loop)
             if kind in ("for-range", "for-literal"):
                 return LoopInfo(loop, kind, True, interactive, False, kind)
             if kind == "for-data":
                 return LoopInfo(loop, kind, False, interactive, False, "")
-            auto = code_of(loop.target) if isinstance(loop.target, cst.Name) and self._count_iter(loop) else None
+            auto = loop.target.id if isinstance(loop.target, ast.Name) and self._count_iter(loop) else None
             counted, bound, partial = self._counted(loop, auto)
             return LoopInfo(loop, kind, counted, interactive, self._daemon(loop), bound, partial)
         kind = "while-true" if is_const_true(loop.test) else "while-cond"
@@ -528,14 +737,14 @@ class Flow:
 
     def _count_iter(self, loop) -> bool:
         it = loop.iter
-        return isinstance(it, cst.Call) and self.qualified(_chain(it.func) or "") == "itertools.count"
+        return isinstance(it, ast.Call) and self.qualified(_chain(it.func) or "") == "itertools.count"
 
     def _interactive(self, loop) -> bool:
         return self._waits_for_input(loop.body, self.scope_of(loop), 0)
 
     def _waits_for_input(self, body, scope, depth) -> bool:
         for n in self.walk(body):
-            if not isinstance(n, cst.Call):
+            if type(n) is not ast.Call:
                 continue
             if depth < 2 and n not in self.calls:
                 # a helper that reads the input (`q = read_question()`)
@@ -561,105 +770,135 @@ class Flow:
     def _daemon(self, loop) -> bool:
         """No break/return out of the loop, and a sleep on the loop's own level: a periodic job."""
         for n in self._loop_level(loop.body):
-            if isinstance(n, (cst.Break, cst.Return)):
+            if isinstance(n, (ast.Break, ast.Return)):
                 return False
-        for st in body_stmts(loop.body):
-            if isinstance(st, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-                for small in st.body:
-                    v = small.value if isinstance(small, cst.Expr) else None
-                    if isinstance(v, cst.Await):
-                        v = v.expression
-                    if isinstance(v, cst.Call) and (_chain(v.func) or "").rsplit(".", 1)[-1] in _SLEEP:
-                        return True
+        for st in loop.body:
+            if type(st) is ast.Expr:
+                v = st.value
+                if isinstance(v, ast.Await):
+                    v = v.value
+                if isinstance(v, ast.Call) and _last(_chain(v.func)) in _SLEEP:
+                    return True
         return False
 
-    def _loop_level(self, node):
+    def _loop_level(self, stmts):
         """Nodes of a loop body, not entering nested loops' bodies (their break/continue are theirs) or scopes."""
-        stack = [node]
+        stack = list(stmts)
         while stack:
             n = stack.pop()
             yield n
-            for c in self.children(n):
-                if isinstance(c, _SCOPES):
-                    continue
-                if isinstance(n, (cst.For, cst.While)) and c is n.body:
-                    # a nested loop's body: only return statements matter there
-                    for m in self.walk(c):
-                        if isinstance(m, cst.Return):
-                            yield m
-                    continue
-                stack.append(c)
+            t = type(n)
+            if t is ast.For or t is ast.AsyncFor or t is ast.While:
+                # a nested loop's body: only return statements matter there
+                for m in self.walk(n.body):
+                    if type(m) is ast.Return:
+                        yield m
+                kids = [n.test] if t is ast.While else [n.target, n.iter]
+                kids += n.orelse
+            else:
+                kids = children(n)
+            for c in kids:
+                if not isinstance(c, _SCOPES):
+                    stack.append(c)
 
     # -- iteration bounds
     def _candidates(self, loop) -> list:
         keys = []
         for n in self.walk(loop.body):
-            if isinstance(n, cst.AugAssign) and isinstance(n.operator, _COUNTING_AUG):
-                if isinstance(n.target, (cst.Name, cst.Attribute)):
-                    keys.append(code_of(n.target))
-            elif isinstance(n, cst.Assign) and len(n.targets) == 1 and isinstance(n.targets[0].target, (cst.Name, cst.Attribute)):
-                t = code_of(n.targets[0].target)
-                v = n.value
-                if isinstance(v, cst.BinaryOperation) and isinstance(v.operator, _COUNTING_OPS) and self._mentions(v, t):
-                    keys.append(t)
-            elif isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and isinstance(n.func.value, (cst.Name, cst.Attribute)):
-                m = n.func.attr.value
-                if m in ("append", "extend", "insert", "appendleft"):
-                    keys.append("len:" + code_of(n.func.value))
-                elif m in ("pop", "popleft", "popitem"):
-                    keys.append("pop:" + code_of(n.func.value))
-                elif _STEP_METHOD.match(m):
-                    keys.append("obj:" + code_of(n.func.value))
+            t = type(n)
+            if t is ast.AugAssign:
+                if isinstance(n.op, _COUNTING_OPS) and isinstance(n.target, (ast.Name, ast.Attribute)):
+                    keys.append(self.code(n.target))
+            elif t is ast.Assign:
+                if len(n.targets) == 1 and isinstance(n.targets[0], (ast.Name, ast.Attribute)):
+                    tg = self.code(n.targets[0])
+                    v = n.value
+                    if isinstance(v, ast.BinOp) and isinstance(v.op, _COUNTING_OPS) and self._mentions(v, tg):
+                        keys.append(tg)
+            elif t is ast.Call:
+                f = n.func
+                if isinstance(f, ast.Attribute) and isinstance(f.value, (ast.Name, ast.Attribute)):
+                    m = f.attr
+                    if m in ("append", "extend", "insert", "appendleft"):
+                        keys.append("len:" + self.code(f.value))
+                    elif m in ("pop", "popleft", "popitem"):
+                        keys.append("pop:" + self.code(f.value))
+                    elif _STEP_METHOD.match(m):
+                        keys.append("obj:" + self.code(f.value))
         keys.append("time:")
         return list(dict.fromkeys(keys))
 
     def _mentions(self, expr, key: str) -> bool:
         if key.startswith("time:"):
             for n in self.walk(expr):
-                if isinstance(n, cst.Call) and (_chain(n.func) or "").rsplit(".", 1)[-1] in _TIME_CALLS:
-                    return True
-                if isinstance(n, (cst.Name, cst.Attribute)) and _TIME_NAME.search(code_of(n)):
-                    return True
+                t = type(n)
+                if t is ast.Call:
+                    if _last(_chain(n.func)) in _TIME_CALLS:
+                        return True
+                elif t is ast.Name:
+                    if _TIME_NAME.search(n.id):
+                        return True
+                elif t is ast.Attribute:
+                    if _TIME_NAME.search(self.code(n)):
+                        return True
+                elif t is ast.keyword:
+                    if n.arg is not None and _TIME_NAME.search(n.arg):
+                        return True
             return False
         if key.startswith("obj:"):
             # any query of the counter object: `step.is_last()`, `step.count >= MAX`
             target = key[4:]
             for n in self.walk(expr):
-                if isinstance(n, cst.Attribute) and code_of(n.value) == target:
+                if type(n) is ast.Attribute and self.code(n.value) == target:
                     return True
             return False
         if key.startswith(("len:", "pop:")):
             target = key[4:]
+            pop = key.startswith("pop:")
             for n in self.walk(expr):
-                if isinstance(n, cst.Call) and _chain(n.func) == "len" and n.args and code_of(n.args[0].value) == target:
-                    return True
-                if key.startswith("pop:") and isinstance(n, (cst.Name, cst.Attribute)) and code_of(n) == target:
-                    return True
+                t = type(n)
+                if t is ast.Call:
+                    if _chain(n.func) == "len" and (n.args or n.keywords) and self.code(call_args(n)[0][2]) == target:
+                        return True
+                elif pop:
+                    if t is ast.Name:
+                        if n.id == target:
+                            return True
+                    elif t is ast.Attribute:
+                        if n.attr == target or self.code(n) == target:
+                            return True
+                    elif t is ast.keyword and n.arg == target:
+                        return True
             return False
         last = key.rsplit(".", 1)[-1]
         for n in self.walk(expr):
-            if isinstance(n, cst.Name):
-                if n.value == key:
+            t = type(n)
+            if t is ast.Name:
+                if n.id == key:
                     return True
-            elif isinstance(n, cst.Attribute) and n.attr.value == last and code_of(n) == key:
-                return True
+            elif t is ast.Attribute:
+                if n.attr == key or (n.attr == last and self.code(n) == key):
+                    return True
+            elif t is ast.keyword:
+                if n.arg == key:
+                    return True
         return False
 
     def test_bound(self, test, key: str, mode: str) -> bool:
         """Does ``test`` bound the loop through ``key``? mode "and": the loop goes on while it holds;
         "or": the loop is left when it holds."""
-        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-            return self.test_bound(test.expression, key, "or" if mode == "and" else "and")
-        if isinstance(test, cst.BooleanOperation):
-            same = isinstance(test.operator, cst.And) if mode == "and" else isinstance(test.operator, cst.Or)
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            return self.test_bound(test.operand, key, "or" if mode == "and" else "and")
+        if isinstance(test, ast.BoolOp):
+            same = isinstance(test.op, ast.And) if mode == "and" else isinstance(test.op, ast.Or)
             if not same:
                 return False
-            return self.test_bound(test.left, key, mode) or self.test_bound(test.right, key, mode)
-        if isinstance(test, cst.Comparison):
+            return any(self.test_bound(v, key, mode) for v in test.values)
+        if isinstance(test, ast.Compare):
             return self._mentions(test, key)
-        if isinstance(test, cst.Call) and mode == "or" and _LIMIT_CALL.search((_chain(test.func) or "").rsplit(".", 1)[-1]):
-            return any(self._mentions(a.value, key) for a in test.args)
-        if isinstance(test, cst.Call) and key.startswith("obj:"):
+        if isinstance(test, ast.Call) and mode == "or" and _LIMIT_CALL.search(_last(_chain(test.func))):
+            return any(self._mentions(v, key) for _k, _s, v in call_args(test))
+        if isinstance(test, ast.Call) and key.startswith("obj:"):
             return self._mentions(test.func, key)
         if key.startswith("pop:") and mode == "and":
             # `while queue:` / `while len(queue):` -- a worklist consumed by pop
@@ -667,7 +906,7 @@ class Flow:
         return False
 
     def _counted(self, loop, auto_counter):
-        body = body_stmts(loop.body)
+        body = loop.body
         keys = self._candidates(loop)
         if auto_counter:
             keys.insert(0, auto_counter)
@@ -675,7 +914,7 @@ class Flow:
         for key in keys:
             if key.startswith("pop:") and self._grows(loop, key[4:]):
                 continue
-            init_chk = isinstance(loop, cst.While) and self.test_bound(loop.test, key, "and")
+            init_chk = isinstance(loop, ast.While) and self.test_bound(loop.test, key, "and")
             init_inc = key.startswith("time:") or key == auto_counter
             env = _Paths(self, key, loop)
             flagged = env.flag_checks(loop)
@@ -695,10 +934,13 @@ class Flow:
 
     def _grows(self, loop, target: str) -> bool:
         for n in self.walk(loop.body):
-            if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value in ("append", "extend", "insert", "appendleft", "add", "put", "put_nowait", "update"):
-                if code_of(n.func.value) == target:
-                    return True
-            if isinstance(n, cst.AugAssign) and code_of(n.target) == target:
+            t = type(n)
+            if t is ast.Call:
+                f = n.func
+                if isinstance(f, ast.Attribute) and f.attr in ("append", "extend", "insert", "appendleft", "add", "put", "put_nowait", "update"):
+                    if self.code(f.value) == target:
+                        return True
+            elif t is ast.AugAssign and self.code(n.target) == target:
                 return True
         return False
 
@@ -706,8 +948,20 @@ class Flow:
     def prompt_at(self, node):
         try:
             return self.by_span.get(self.pos(node))
-        except KeyError:
+        except (AttributeError, KeyError, IndexError, TypeError):
             return None
+
+    def prompt_node(self, p):
+        """The expression node a Python prompt was extracted from."""
+        if self._prompt_nodes is None:
+            m = {}
+            for f in getattr(self.a, "found", {}).values():
+                try:
+                    m.setdefault(self.pos(f.node), f.node)
+                except (AttributeError, IndexError, TypeError):
+                    continue
+            self._prompt_nodes = m
+        return self._prompt_nodes.get((p.start, p.end))
 
     def expr_prompts(self, node, scope, depth=0, out=None, seen=None) -> list:
         """Prompts an expression sends, in order (deduplicated)."""
@@ -722,61 +976,65 @@ class Flow:
                 out.append(p)
             # names interpolated into / concatenated with it are sent too
             for n in self.walk(node):
-                if isinstance(n, cst.FormattedStringExpression) and isinstance(n.expression, (cst.Name, cst.Attribute)):
-                    self.expr_prompts(n.expression, scope, depth + 1, out, seen)
-                elif isinstance(n, cst.BinaryOperation) and isinstance(n.operator, cst.Add):
-                    for side in (n.left, n.right):
-                        if isinstance(side, (cst.Name, cst.Attribute)):
-                            self.expr_prompts(side, scope, depth + 1, out, seen)
-                elif isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value == "format":
-                    self.expr_prompts(n.func.value, scope, depth + 1, out, seen)
+                t = type(n)
+                if t is ast.FormattedValue:
+                    if isinstance(n.value, (ast.Name, ast.Attribute)):
+                        self.expr_prompts(n.value, scope, depth + 1, out, seen)
+                elif t is ast.BinOp:
+                    if isinstance(n.op, ast.Add):
+                        for side in (n.left, n.right):
+                            if isinstance(side, (ast.Name, ast.Attribute)):
+                                self.expr_prompts(side, scope, depth + 1, out, seen)
+                elif t is ast.Call:
+                    if isinstance(n.func, ast.Attribute) and n.func.attr == "format":
+                        self.expr_prompts(n.func.value, scope, depth + 1, out, seen)
             return out
         for value, vscope in self.bindings(node, scope):
             self.expr_prompts(value, vscope, depth + 1, out, seen)
-        if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
-            for el in node.elements:
-                self.expr_prompts(el.value, scope, depth + 1, out, seen)
-        elif isinstance(node, cst.Dict):
-            for el in node.elements:
-                if isinstance(el, cst.DictElement) and _string_value(el.key) in _PROMPT_KEYS:
-                    self.expr_prompts(el.value, scope, depth + 1, out, seen)
-        elif isinstance(node, cst.Call):
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            for el in elements(node):
+                self.expr_prompts(el, scope, depth + 1, out, seen)
+        elif isinstance(node, ast.Dict):
+            for k, v in zip(node.keys, node.values):
+                if k is not None and _string_value(k) in _PROMPT_KEYS:
+                    self.expr_prompts(v, scope, depth + 1, out, seen)
+        elif isinstance(node, ast.Call):
             ch = _chain(node.func) or ""
             last = ch.rsplit(".", 1)[-1]
-            if last in _PROMPT_CARRIERS or _chain(node.func) in ("ChatPromptTemplate.from_messages",):
-                if isinstance(node.func, cst.Attribute) and last in ("format", "strip", "lstrip", "rstrip"):
+            if last in _PROMPT_CARRIERS or ch in ("ChatPromptTemplate.from_messages",):
+                if isinstance(node.func, ast.Attribute) and last in ("format", "strip", "lstrip", "rstrip"):
                     self.expr_prompts(node.func.value, scope, depth + 1, out, seen)
-                for a in node.args:
-                    if a.keyword is None or a.keyword.value in _PROMPT_KEYS + ("template", "messages", "template_str"):
-                        self.expr_prompts(a.value, scope, depth + 1, out, seen)
+                for k, _s, v in call_args(node):
+                    if k is None or k in _PROMPT_KEYS + ("template", "messages", "template_str"):
+                        self.expr_prompts(v, scope, depth + 1, out, seen)
             else:
                 target = self._callee(node, scope)
                 if target is not None:
                     for r in target.returns:
                         self.expr_prompts(r, target, depth + 1, out, seen)
-        elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.BitOr, cst.Modulo)):
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.BitOr, ast.Mod)):
             self.expr_prompts(node.left, scope, depth + 1, out, seen)
             self.expr_prompts(node.right, scope, depth + 1, out, seen)
-        elif isinstance(node, cst.IfExp):
+        elif isinstance(node, ast.IfExp):
             self.expr_prompts(node.body, scope, depth + 1, out, seen)
             self.expr_prompts(node.orelse, scope, depth + 1, out, seen)
-        elif isinstance(node, (cst.Await, cst.StarredElement)):
-            self.expr_prompts(getattr(node, "expression", None) or getattr(node, "value", None), scope, depth + 1, out, seen)
-        elif isinstance(node, cst.FormattedString):
-            for part in node.parts:
-                if isinstance(part, cst.FormattedStringExpression):
-                    self.expr_prompts(part.expression, scope, depth + 1, out, seen)
+        elif isinstance(node, (ast.Await, ast.Starred)):
+            self.expr_prompts(node.value, scope, depth + 1, out, seen)
+        elif isinstance(node, ast.JoinedStr):
+            for part in node.values:
+                if isinstance(part, ast.FormattedValue):
+                    self.expr_prompts(part.value, scope, depth + 1, out, seen)
         return out
 
     def bindings(self, node, scope) -> list:
         """(value, scope) pairs a Name / self.attr / Class.attr may hold (empty for parameters)."""
-        if isinstance(node, cst.Name):
-            s, binds = scope.lookup(node.value)
+        if isinstance(node, ast.Name):
+            s, binds = scope.lookup(node.id)
             if s is None or binds is None:
                 return []
             return [(v, s) for v, _t, _st in binds]
-        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
-            base = node.value.value
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            base = node.value.id
             cls = None
             if base in ("self", "cls"):
                 sc = scope
@@ -785,17 +1043,17 @@ class Flow:
                 cls = sc.class_scope if sc is not None else None
             elif base in self.col.classes:
                 cls = self.col.classes[base]
-            if cls is not None and node.attr.value in cls.assigns:
-                return [(v, cls) for v, _t, _st in cls.assigns[node.attr.value]]
+            if cls is not None and node.attr in cls.assigns:
+                return [(v, cls) for v, _t, _st in cls.assigns[node.attr]]
         return []
 
     def is_param(self, node, scope) -> bool:
-        if isinstance(node, cst.Name):
-            s, binds = scope.lookup(node.value)
+        if isinstance(node, ast.Name):
+            s, binds = scope.lookup(node.id)
             return s is not None and binds is None
         return False
 
-    def _callee(self, call: cst.Call, scope):
+    def _callee(self, call, scope):
         ch = _chain(call.func) or ""
         if not ch:
             return None
@@ -831,11 +1089,11 @@ class Flow:
                     if v is not None:
                         out.append((k, v))
             for index, _kind, _role in c.spec.positional:
-                v = _positional(call, index)
+                v = plain_positional(call, index)
                 if v is not None:
                     out.append((str(index), v))
             return out
-        return [(a.keyword.value if a.keyword is not None else str(i), a.value) for i, a in enumerate(call.args) if a.star != "**"]
+        return [(k if k is not None else str(i), v) for i, (k, star, v) in enumerate(call_args(call)) if star != "**"]
 
     def prompts_at_call(self, c: LLMCall, depth=0, out=None, seen=None) -> list:
         """Prompts one LLM call sends: its arguments, and for local functions the prompts at the sinks inside."""
@@ -846,7 +1104,7 @@ class Flow:
         seen.add(id(c))
         for _k, v in self.call_prompt_args(c):
             self.expr_prompts(v, c.scope, 0, out, set())
-        if c.kind == "chain" and isinstance(c.node.func, cst.Attribute):
+        if c.kind == "chain" and isinstance(c.node.func, ast.Attribute):
             # the pipe's prompt template: `chain = prompt | llm`, `chain.invoke({...})`
             self.expr_prompts(c.node.func.value, c.scope, 0, out, set())
         if c.kind == "local" and c.target is not None:
@@ -861,7 +1119,9 @@ class _Paths:
     A state is (incremented, checked, facts) for the current iteration; facts are the known truth values of
     flag names (``should_retry = False`` ... ``if not should_retry: return``), so branches a flag rules out
     are not followed. ``block`` returns the states that fall off
-    the end and the states that ``continue``: both loop back. break / return / raise leave the loop."""
+    the end and the states that ``continue``: both loop back. break / return / raise leave the loop.
+
+    A unit of a block is a compound statement or a tuple of simple statements sharing a line (``a; b``)."""
 
     def __init__(self, flow: Flow, key, loop=None, catch=None):
         self.f = flow
@@ -874,28 +1134,33 @@ class _Paths:
             self._catch[-1] |= set(states)
         return self._stmt(st, states)
 
-    _RAISING = (cst.Call, cst.Subscript, cst.Raise, cst.Assert, cst.Await)
+    def _raises(self, node) -> bool:
+        for n in self.f.walk(node):
+            if isinstance(n, _RAISING):
+                return True
+        return False
 
     def _may_raise(self, st) -> bool:
-        if isinstance(st, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-            return any(isinstance(n, self._RAISING) for n in self.f.walk(st))
-        if isinstance(st, cst.If):
+        if type(st) is tuple:
+            return any(self._raises(s) for s in st)
+        t = type(st)
+        if t is ast.If:
             # a limit check is taken as not raising (else no try could hold a bounded loop)
-            return not self._check(st) and any(isinstance(n, self._RAISING) for n in self.f.walk(st.test))
-        if isinstance(st, cst.While):
-            return any(isinstance(n, self._RAISING) for n in self.f.walk(st.test))
-        if isinstance(st, cst.For):
-            return any(isinstance(n, self._RAISING) for n in self.f.walk(st.iter))
-        if isinstance(st, cst.With):
-            return any(isinstance(n, self._RAISING) for item in st.items for n in self.f.walk(item))
-        if isinstance(st, cst.Match):
-            return any(isinstance(n, self._RAISING) for n in self.f.walk(st.subject))
+            return not self._check(st) and self._raises(st.test)
+        if t is ast.While:
+            return self._raises(st.test)
+        if t is ast.For or t is ast.AsyncFor:
+            return self._raises(st.iter)
+        if t is ast.With or t is ast.AsyncWith:
+            return any(self._raises(item) for item in st.items)
+        if _MATCH and t is ast.Match:
+            return self._raises(st.subject)
         return False
 
     def flag_checks(self, loop) -> bool:
         """`while not done:` ... `done = step >= MAX or ...`: assignments of the loop's flag that bound it."""
         self._flag_assigns = set()
-        if not isinstance(loop, cst.While) or self.key is None:
+        if type(loop) is not ast.While or self.key is None:
             return False
         flag = self._flag(loop.test)
         if flag is None:
@@ -903,16 +1168,17 @@ class _Paths:
         name, when_true = flag
         mode = "and" if when_true else "or"  # `while flag`: goes on while it holds; `while not flag`: leaves when it holds
         for n in self.f.walk(loop.body):
-            if isinstance(n, cst.Assign) and len(n.targets) == 1 and isinstance(n.targets[0].target, cst.Name) and n.targets[0].target.value == name:
+            if type(n) is ast.Assign and len(n.targets) == 1 and type(n.targets[0]) is ast.Name and n.targets[0].id == name:
                 if self.f.test_bound(n.value, self.key, mode):
                     self._flag_assigns.add(n)
         return bool(self._flag_assigns)
 
     def has_checks(self, loop) -> bool:
         for n in self.f.walk(loop.body):
-            if isinstance(n, cst.If) and self._check(n):
+            t = type(n)
+            if t is ast.If and self._check(n):
                 return True
-            if isinstance(n, cst.Assert) and self.f.test_bound(n.test, self.key, "and"):
+            if t is ast.Assert and self.f.test_bound(n.test, self.key, "and"):
                 return True
         return False
 
@@ -921,8 +1187,7 @@ class _Paths:
             return False
         if self.f.test_bound(node.test, self.key, "or") and (self.exits(node.body) or self._sets_exit_flag(node.body)):
             return True
-        orelse = node.orelse
-        if isinstance(orelse, cst.Else) and self.f.test_bound(node.test, self.key, "and") and self.exits(orelse.body):
+        if self.f.has_else(node) and self.f.test_bound(node.test, self.key, "and") and self.exits(node.orelse):
             return True
         return False
 
@@ -931,28 +1196,27 @@ class _Paths:
         if self.loop is None:
             return False
         flags = set()
-        for st in body_stmts(block):
-            if isinstance(st, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-                for small in st.body:
-                    if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
-                        flags.add(small.targets[0].target.value)
+        for st in block:
+            if type(st) is ast.Assign and len(st.targets) == 1 and type(st.targets[0]) is ast.Name:
+                flags.add(st.targets[0].id)
         if not flags:
             return False
-        if isinstance(self.loop, cst.While) and any(isinstance(x, cst.Name) and x.value in flags for x in self.f.walk(self.loop.test)):
+        f = self.f
+        if type(self.loop) is ast.While and any(x in flags for x in f.idents(self.loop.test)):
             return True  # `while not isinstance(answer, Finish)`: the check sets what the loop condition reads
-        for n in self.f.walk(self.loop.body):
-            if isinstance(n, cst.If) and any(isinstance(x, cst.Name) and x.value in flags for x in self.f.walk(n.test)):
-                if self.exits(n.body) or (isinstance(n.orelse, cst.Else) and self.exits(n.orelse.body)):
+        for n in f.walk(self.loop.body):
+            if type(n) is ast.If and any(x in flags for x in f.idents(n.test)):
+                if self.exits(n.body) or (f.has_else(n) and self.exits(n.orelse)):
                     return True
         return False
 
     def exits(self, block) -> bool:
-        fall, cont = _Paths(self.f, None, self.loop).block(body_stmts(block), {(False, False, frozenset())})
+        fall, cont = _Paths(self.f, None, self.loop).block(block, {(False, False, frozenset())})
         return not fall and not cont
 
     def block(self, stmts, states):
         cont = set()
-        for st in stmts:
+        for st in self.f.stmt_groups(stmts):
             if not states:
                 break
             states, c = self.stmt(st, states)
@@ -962,10 +1226,10 @@ class _Paths:
     @staticmethod
     def _flag(test):
         """(name, truth value that makes the test true) for `if flag:` / `if not flag:`."""
-        if isinstance(test, cst.Name) and test.value not in ("True", "False", "None"):
-            return test.value, True
-        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not) and isinstance(test.expression, cst.Name):
-            return test.expression.value, False
+        if type(test) is ast.Name:
+            return test.id, True
+        if type(test) is ast.UnaryOp and type(test.op) is ast.Not and type(test.operand) is ast.Name:
+            return test.operand.id, False
         return None
 
     def _branch(self, test, states):
@@ -985,11 +1249,11 @@ class _Paths:
 
     @staticmethod
     def _assign_facts(small, states):
-        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+        if not (type(small) is ast.Assign and len(small.targets) == 1 and type(small.targets[0]) is ast.Name):
             return states
-        name = small.targets[0].target.value
+        name = small.targets[0].id
         v = small.value
-        value = v.value == "True" if isinstance(v, cst.Name) and v.value in ("True", "False") else None
+        value = v.value if type(v) is ast.Constant and type(v.value) is bool else None
         out = set()
         for i, c, f in states:
             known = {k: b for k, b in f if k != name}
@@ -1005,36 +1269,38 @@ class _Paths:
         key = self.key
         if key is None or key.startswith("time:"):
             return False
+        f = self.f
         if key.startswith("obj:"):
             target = key[4:]
-            return any(
-                isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and _STEP_METHOD.match(n.func.attr.value) and code_of(n.func.value) == target
-                for n in self.f.walk(small)
-            )
+            for n in f.walk(small):
+                if type(n) is ast.Call and type(n.func) is ast.Attribute and _STEP_METHOD.match(n.func.attr) and f.code(n.func.value) == target:
+                    return True
+            return False
         if key.startswith(("len:", "pop:")):
             target = key[4:]
             methods = ("append", "extend", "insert", "appendleft") if key.startswith("len:") else ("pop", "popleft", "popitem")
-            for n in self.f.walk(small):
-                if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value in methods and code_of(n.func.value) == target:
+            for n in f.walk(small):
+                if type(n) is ast.Call and type(n.func) is ast.Attribute and n.func.attr in methods and f.code(n.func.value) == target:
                     return True
-            if key.startswith("len:") and isinstance(small, cst.AugAssign) and code_of(small.target) == target:
+            if key.startswith("len:") and type(small) is ast.AugAssign and f.code(small.target) == target:
                 return True
             return False
-        if isinstance(small, cst.AugAssign) and isinstance(small.operator, _COUNTING_AUG):
-            return code_of(small.target) == key
-        if isinstance(small, cst.Assign) and len(small.targets) == 1 and code_of(small.targets[0].target) == key:
+        if type(small) is ast.AugAssign and isinstance(small.op, _COUNTING_OPS):
+            return f.code(small.target) == key
+        if type(small) is ast.Assign and len(small.targets) == 1 and f.code(small.targets[0]) == key:
             v = small.value
-            return isinstance(v, cst.BinaryOperation) and isinstance(v.operator, _COUNTING_OPS) and self.f._mentions(v, key)
+            return isinstance(v, ast.BinOp) and isinstance(v.op, _COUNTING_OPS) and f._mentions(v, key)
         return False
 
     def _stmt(self, st, states):
-        if isinstance(st, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-            for small in st.body:
-                if isinstance(small, (cst.Break, cst.Return, cst.Raise)):
+        if type(st) is tuple:
+            for small in st:
+                t = type(small)
+                if t is ast.Break or t is ast.Return or t is ast.Raise:
                     return set(), set()
-                if isinstance(small, cst.Continue):
+                if t is ast.Continue:
                     return set(), set(states)
-                if isinstance(small, cst.Assert) and self.key is not None and self.f.test_bound(small.test, self.key, "and"):
+                if t is ast.Assert and self.key is not None and self.f.test_bound(small.test, self.key, "and"):
                     states = self._mark(states, chk=True)
                 if self._is_inc(small):
                     states = self._mark(states, inc=True)
@@ -1042,61 +1308,59 @@ class _Paths:
                     states = self._mark(states, chk=True)
                 states = self._assign_facts(small, states)
             return states, set()
-        if isinstance(st, cst.If):
+        t = type(st)
+        if t is ast.If:
             s = self._mark(states, chk=True) if self._check(st) else states
             s_body, s_else = self._branch(st.test, s)
-            bf, bc = self.block(body_stmts(st.body), s_body)
-            orelse = st.orelse
-            if isinstance(orelse, cst.Else):
-                of, oc = self.block(body_stmts(orelse.body), s_else)
-            elif isinstance(orelse, cst.If):
-                of, oc = self.stmt(orelse, s_else)
+            bf, bc = self.block(st.body, s_body)
+            if st.orelse:
+                of, oc = self.block(st.orelse, s_else)
             else:
                 of, oc = set(s_else), set()
             return bf | of, bc | oc
-        if isinstance(st, (cst.Try, cst.TryStar)):
+        if isinstance(st, _TRY):
             # the handlers start from any state in which a statement of the body may raise
             self._catch.append(set())
             try:
-                cur, cont = self.block(body_stmts(st.body), set(states))
+                cur, cont = self.block(st.body, set(states))
             finally:
                 entry = self._catch.pop()
             falls = set()
-            if st.orelse is not None:
-                of, oc = self.block(body_stmts(st.orelse.body), cur)
+            if st.orelse:
+                of, oc = self.block(st.orelse, cur)
                 falls |= of
                 cont |= oc
             else:
                 falls |= cur
             for h in st.handlers:
-                hf, hc = self.block(body_stmts(h.body), entry)
+                hf, hc = self.block(h.body, entry)
                 falls |= hf
                 cont |= hc
-            if st.finalbody is not None:
+            if st.finalbody:
                 # `finally` runs on the way out of the try, whether it falls through or continues
-                falls, fc = self.block(body_stmts(st.finalbody.body), falls)
-                cf, cc = self.block(body_stmts(st.finalbody.body), cont)
+                falls, fc = self.block(st.finalbody, falls)
+                cf, cc = self.block(st.finalbody, cont)
                 cont = fc | cf | cc
             return falls, cont
-        if isinstance(st, cst.With):
-            return self.block(body_stmts(st.body), states)
-        if isinstance(st, (cst.For, cst.While)):
+        if t is ast.With or t is ast.AsyncWith:
+            return self.block(st.body, states)
+        if t is ast.For or t is ast.AsyncFor or t is ast.While:
             # a nested loop: its body may run zero or more times; its break/continue are its own
             inner = _Nested(self.f, self.key, self.loop, self._catch)
-            bf, bc = inner.block(body_stmts(st.body), states)
+            bf, bc = inner.block(st.body, states)
             after = set(states) | bf | bc | inner.broke
-            if st.orelse is not None:
-                of, oc = self.block(body_stmts(st.orelse.body), after)
+            if st.orelse:
+                of, oc = self.block(st.orelse, after)
                 return of | inner.broke, oc
             return after, set()
-        if isinstance(st, cst.Match):
+        if _MATCH and t is ast.Match:
             falls, cont = set(), set()
             wildcard = False
             for case in st.cases:
-                cf, cc = self.block(body_stmts(case.body), states)
+                cf, cc = self.block(case.body, states)
                 falls |= cf
                 cont |= cc
-                if isinstance(case.pattern, cst.MatchAs) and case.pattern.pattern is None and case.guard is None:
+                if type(case.pattern) is ast.MatchAs and case.pattern.pattern is None and case.guard is None:
                     wildcard = True
             if not wildcard:
                 falls |= set(states)
@@ -1112,25 +1376,23 @@ class _Nested(_Paths):
         self.broke = set()
 
     def _stmt(self, st, states):
-        if isinstance(st, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-            for small in st.body:
-                if isinstance(small, (cst.Break, cst.Continue)):
+        if type(st) is tuple:
+            for small in st:
+                t = type(small)
+                if t is ast.Break or t is ast.Continue:
                     self.broke |= set(states)
                     return set(), set()
-                if isinstance(small, (cst.Return, cst.Raise)):
+                if t is ast.Return or t is ast.Raise:
                     return set(), set()
                 if self._is_inc(small):
                     states = self._mark(states, inc=True)
                 states = self._assign_facts(small, states)
             return states, set()
-        if isinstance(st, cst.If):
+        if type(st) is ast.If:
             s_body, s_else = self._branch(st.test, states)
-            bf, bc = self.block(body_stmts(st.body), s_body)
-            orelse = st.orelse
-            if isinstance(orelse, cst.Else):
-                of, oc = self.block(body_stmts(orelse.body), s_else)
-            elif isinstance(orelse, cst.If):
-                of, oc = self.stmt(orelse, s_else)
+            bf, bc = self.block(st.body, s_body)
+            if st.orelse:
+                of, oc = self.block(st.orelse, s_else)
             else:
                 of, oc = set(s_else), set()
             return bf | of, bc | oc
@@ -1138,9 +1400,10 @@ class _Nested(_Paths):
 
 
 def flow_for(ctx) -> Optional[Flow]:
-    """The Flow of a file rule's context (built once per file and shared by the PL4xx rules)."""
+    """The Flow of a file rule's context (built once per file and shared by the PL4xx rules); None unless the
+    context holds the ``ast`` extractor's analysis."""
     a = ctx.analysis
-    if a is None or getattr(a, "module", None) is None or not hasattr(a, "col"):
+    if a is None or not isinstance(getattr(a, "module", None), ast.Module) or not hasattr(a, "col"):
         return None
     f = getattr(a, "_promptlint_flow", None)
     if f is None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import libcst as cst
+import ast
 
-from ..extract.python import _chain
-from ..flow import _DYNAMIC_CALLS, code_of, flow_for
+from ..extract.pyast import chain as _chain
+from ..flow import _DYNAMIC_CALLS, call_args, flow_for, is_str_const
+from ..flow import children as flow_children
 from ..types import PLACEHOLDER
 from .base import Docs, Examples, Rule
 
@@ -27,7 +28,7 @@ class CacheUnfriendlyOrder(Rule):
     name = "cache-unfriendly-order"
     severity = "warning"
     scope = "file"
-    analysis_kind = "libcst"  # walks the libcst tree (promptlint/flow.py)
+    analysis_kind = "ast"  # walks the ast tree (promptlint/flow.py)
     summary = "Dynamic content comes before a large static block, so prompt caching cannot serve it"
     example_host = "python"
     options = {"min-cacheable-tokens": 1024}
@@ -185,18 +186,22 @@ class CacheUnfriendlyOrder(Rule):
     def _constant_fields(self, flow, p) -> dict:
         """Placeholder spans (file offsets) whose value is a constant, with the constant's text."""
         out = {}
-        node = flow.node_at((p.start, p.end))
+        node = flow.prompt_node(p)
         scope = flow.scope_of(node) if node is not None else flow.col.module_scope
+        exact, fields = self._placeholder_nodes(flow, node) if node is not None else ({}, [])
         fmt = None
         text = flow.a.source.text
         for s in p.segments:
             if s.kind != PLACEHOLDER:
                 continue
             span = (s.src_start, s.src_end)
-            n = flow.node_at(span)
-            if isinstance(n, cst.FormattedStringExpression):
-                value = self._expr_const(flow, n.expression, scope)
-            elif isinstance(n, (cst.Name, cst.Attribute)):
+            n = exact.get(span)
+            if n is None:
+                # an f-string field `{expr!r:spec}`: the field whose expression lies inside the braces
+                n = next((fv for v0, v1, fv in fields if s.src_start < v0 and v1 < s.src_end), None)
+            if type(n) is ast.FormattedValue:
+                value = self._expr_const(flow, n.value, scope)
+            elif isinstance(n, (ast.Name, ast.Attribute)):
                 value = self._expr_const(flow, n, scope)
             elif n is None and node is not None:
                 if fmt is None:
@@ -210,10 +215,36 @@ class CacheUnfriendlyOrder(Rule):
                 out[span] = value
         return out
 
+    _SPAN_TYPES = (ast.Name, ast.Attribute, ast.FormattedValue, ast.JoinedStr, ast.Constant, ast.Call, ast.BinOp, ast.Subscript)
+
+    def _placeholder_nodes(self, flow, node):
+        """Inside a prompt's expression: span -> the outermost name/string/call/operation node with that span, and
+        the f-string fields as (expression start, expression end, FormattedValue) in source order."""
+        exact, fields = {}, []
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            t = type(n)
+            if isinstance(n, self._SPAN_TYPES):
+                try:
+                    span = flow.pos(n)
+                except (AttributeError, IndexError, TypeError):
+                    span = None
+                if span is not None and span not in exact and (t is not ast.Constant or type(n.value) is str):
+                    exact[span] = n
+                if t is ast.FormattedValue:
+                    try:
+                        v0, v1 = flow.pos(n.value)
+                        fields.append((v0, v1, n))
+                    except (AttributeError, IndexError, TypeError):
+                        pass
+            stack.extend(reversed(flow_children(n)))
+        return exact, fields
+
     def _expr_const(self, flow, expr, scope):
         """The text of a literal, or of a name bound once to a literal (module, class or function level)."""
         lit = self._literal_text(flow, expr)
-        if lit is not None and not isinstance(expr, (cst.Name, cst.Attribute)):
+        if lit is not None and not isinstance(expr, (ast.Name, ast.Attribute)):
             return lit
         b = flow.bindings(expr, scope)
         if len(b) != 1:
@@ -221,14 +252,12 @@ class CacheUnfriendlyOrder(Rule):
         return self._literal_text(flow, b[0][0])
 
     def _literal_text(self, flow, v):
-        if isinstance(v, (cst.Integer, cst.Float)):
-            return v.value
-        if isinstance(v, (cst.SimpleString, cst.ConcatenatedString)):
-            try:
-                val = v.evaluated_value
-            except Exception:
-                return None
-            return val if isinstance(val, str) else None
+        if type(v) is ast.Constant:
+            t = type(v.value)
+            if t is int or t is float:
+                return flow.code(v)  # as written: 1_000, 0x10, 2.5
+            if t is str:
+                return v.value
         p = flow.prompt_at(v)
         if p is not None and not p.dynamic:
             return p.text
@@ -239,34 +268,42 @@ class CacheUnfriendlyOrder(Rule):
         with the same constant (empty when its format calls cannot all be found)."""
         parent = flow.parents.get(node)
         fmt_calls = []
-        if isinstance(parent, cst.Attribute) and parent.attr.value == "format":
+        if isinstance(parent, ast.Attribute) and parent.attr == "format":
             call = flow.parents.get(parent)
-            if isinstance(call, cst.Call):
+            if isinstance(call, ast.Call):
                 fmt_calls.append(call)
         else:
             target = None
-            if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
-                target = code_of(parent.targets[0].target)
+            if isinstance(parent, ast.Assign) and len(parent.targets) == 1:
+                target = flow.code(parent.targets[0])
             if target is None:
                 return {}
-            for n in flow.walk(flow.a.module, skip_scopes=False):
-                if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value == "format":
-                    base = code_of(n.func.value)
-                    if base == target or base.endswith("." + target):
-                        fmt_calls.append(n)
+            for n in self._format_calls(flow):
+                base = flow.code(n.func.value)
+                if base == target or base.endswith("." + target):
+                    fmt_calls.append(n)
         if not fmt_calls:
             return {}
         out = None
         for call in fmt_calls:
-            if any(a.star for a in call.args):
+            if call.keywords and any(k.arg is None for k in call.keywords) or any(type(a) is ast.Starred for a in call.args):
                 return {}
             vals = {}
             scope = flow.scope_of(call)
-            for a in call.args:
-                if a.keyword is not None:
-                    vals[a.keyword.value] = self._expr_const(flow, a.value, scope)
+            for k in call.keywords:
+                vals[k.arg] = self._expr_const(flow, k.value, scope)
             out = vals if out is None else {k: v for k, v in out.items() if vals.get(k) == v}
         return {k: v for k, v in (out or {}).items() if v is not None}
+
+    @staticmethod
+    def _format_calls(flow) -> list:
+        """Every `x.format(...)` call of the module (walked once per file)."""
+        hit = flow.memo.get("PL404.format")
+        if hit is None:
+            hit = flow.memo["PL404.format"] = [
+                n for n in flow.walk(flow.a.module, skip_scopes=False) if type(n) is ast.Call and type(n.func) is ast.Attribute and n.func.attr == "format"
+            ]
+        return hit
 
     # ------------------------------------------------------------------------------------ one request
     def _requests(self, ctx, flow, limit, handled):
@@ -317,7 +354,7 @@ class CacheUnfriendlyOrder(Rule):
                 what = f"the dynamic {text} in " + (f"`{p0.name}`" if p0.name else "an earlier message")
             else:
                 s0, s1 = flow.pos(anchor)
-                what = f"the dynamic `{code_of(anchor)}`"
+                what = f"the dynamic `{flow.code(anchor)}`"
             tilde = "~" if any(x.approximate for x in prompts) else ""
             msg = (
                 f"In the request of {flow.describe(c)}, {what} comes before {tilde}{total:,} static tokens of later "
@@ -334,27 +371,27 @@ class CacheUnfriendlyOrder(Rule):
         p = flow.prompt_at(node)
         if p is not None:
             return [("prompt", p)]
-        if isinstance(node, (cst.List, cst.Tuple)):
+        if isinstance(node, (ast.List, ast.Tuple)):
             out = []
-            for el in node.elements:
-                if isinstance(el, cst.StarredElement):
+            for el in node.elts:
+                if type(el) is ast.Starred:
                     out.append(("unknown", el))
                 else:
-                    out += self._sequence(flow, el.value, scope, depth + 1)
+                    out += self._sequence(flow, el, scope, depth + 1)
             return out
-        if isinstance(node, cst.Dict):
-            for el in node.elements:
-                if isinstance(el, cst.DictElement) and isinstance(el.key, cst.SimpleString) and el.key.evaluated_value == "content":
-                    return self._content(flow, el.value, scope, depth + 1)
+        if isinstance(node, ast.Dict):
+            for k, v in zip(node.keys, node.values):
+                if is_str_const(k, "content"):
+                    return self._content(flow, v, scope, depth + 1)
             return [("unknown", node)]
-        if isinstance(node, cst.Call):
+        if isinstance(node, ast.Call):
             last = (_chain(node.func) or "").rsplit(".", 1)[-1]
             if last in ("SystemMessage", "HumanMessage", "AIMessage", "ChatMessage"):
-                for a in node.args:
-                    if a.keyword is None or a.keyword.value == "content":
-                        return self._content(flow, a.value, scope, depth + 1)
+                for name, _star, v in call_args(node):
+                    if name is None or name == "content":
+                        return self._content(flow, v, scope, depth + 1)
             return self._content(flow, node, scope, depth + 1)
-        if isinstance(node, cst.Name):
+        if isinstance(node, ast.Name):
             b = flow.bindings(node, scope)
             if len(b) == 1 and not self._list_mutated(flow, node, scope):
                 v, s = b[0]
@@ -363,23 +400,33 @@ class CacheUnfriendlyOrder(Rule):
         return self._content(flow, node, scope, depth + 1)
 
     def _list_mutated(self, flow, name, scope) -> bool:
-        key = name.value
         body = scope.node if scope.node is not None else flow.a.module
-        for n in flow.walk(body, skip_scopes=False):
-            if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and isinstance(n.func.value, cst.Name) and n.func.value.value == key:
-                if n.func.attr.value in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse"):
-                    return True
-            if isinstance(n, cst.AugAssign) and isinstance(n.target, cst.Name) and n.target.value == key:
-                return True
-            if isinstance(n, (cst.Assign,)) and any(isinstance(t.target, cst.Subscript) and code_of(t.target.value) == key for t in n.targets):
-                return True
-        return False
+        memo = flow.memo.setdefault("PL404.mutated", {})
+        names = memo.get(body)
+        if names is None:
+            # walked once per scope: names changed in place in it (nested functions included)
+            names = memo[body] = set()
+            for n in flow.walk(body, skip_scopes=False):
+                t = type(n)
+                if t is ast.Call:
+                    f = n.func
+                    if type(f) is ast.Attribute and type(f.value) is ast.Name:
+                        if f.attr in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse"):
+                            names.add(f.value.id)
+                elif t is ast.AugAssign:
+                    if type(n.target) is ast.Name:
+                        names.add(n.target.id)
+                elif t is ast.Assign:
+                    for tg in n.targets:
+                        if type(tg) is ast.Subscript:
+                            names.add(flow.code(tg.value))
+        return name.id in names
 
     def _content(self, flow, node, scope, depth):
         p = flow.prompt_at(node)
         if p is not None:
             return [("prompt", p)]
-        if isinstance(node, cst.Name):
+        if isinstance(node, ast.Name):
             if flow.is_param(node, scope):
                 return [("dynamic", node)]
             b = flow.bindings(node, scope)
@@ -391,16 +438,16 @@ class CacheUnfriendlyOrder(Rule):
                 if self._dynamic_expr(flow, v, s):
                     return [("dynamic", node)]
             return [("unknown", node)]
-        if isinstance(node, cst.Attribute):
+        if isinstance(node, ast.Attribute):
             b = flow.bindings(node, scope)
             if len(b) == 1:
                 p = flow.prompt_at(b[0][0])
                 if p is not None:
                     return [("prompt", p)]
             base = node
-            while isinstance(base, (cst.Attribute, cst.Subscript)):
+            while isinstance(base, (ast.Attribute, ast.Subscript)):
                 base = base.value
-            if isinstance(base, cst.Name) and base.value not in ("self", "cls") and flow.is_param(base, scope):
+            if isinstance(base, ast.Name) and base.id not in ("self", "cls") and flow.is_param(base, scope):
                 return [("dynamic", node)]
             return [("unknown", node)]
         if self._dynamic_expr(flow, node, scope):
@@ -409,15 +456,15 @@ class CacheUnfriendlyOrder(Rule):
 
     def _dynamic_expr(self, flow, node, scope) -> bool:
         for n in flow.walk(node):
-            if isinstance(n, cst.Call):
+            if type(n) is ast.Call:
                 last = (_chain(n.func) or "").rsplit(".", 1)[-1]
                 if last in _DYNAMIC_CALLS:
                     return True
-        if isinstance(node, cst.Subscript):
+        if isinstance(node, ast.Subscript):
             base = node.value
-            while isinstance(base, (cst.Attribute, cst.Subscript)):
+            while isinstance(base, (ast.Attribute, ast.Subscript)):
                 base = base.value
-            return isinstance(base, cst.Name) and flow.is_param(base, scope)
+            return isinstance(base, ast.Name) and flow.is_param(base, scope)
         return False
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import libcst as cst
+import ast
 
-from ..flow import body_stmts, code_of, flow_for
+from ..flow import _FOR, _in, flow_for
 from .base import Docs, Examples, Rule
 
 
@@ -13,7 +13,7 @@ class LLMCallInLoop(Rule):
     name = "llm-call-in-loop"
     severity = "info"
     scope = "file"
-    analysis_kind = "libcst"  # walks the libcst tree (promptlint/flow.py)
+    analysis_kind = "ast"  # walks the ast tree (promptlint/flow.py)
     summary = "One LLM call per item of a loop, re-sending a loop-invariant prompt"
     example_host = "python"
     options = {"min-invariant-tokens": 32}
@@ -65,7 +65,7 @@ class LLMCallInLoop(Rule):
         try:
             for c in sorted(flow.calls.values(), key=lambda c: flow.pos(c.node)[0]):
                 loops = flow.enclosing_loops(c.node)
-                if not loops or not isinstance(loops[0], cst.For):
+                if not loops or not isinstance(loops[0], _FOR):
                     continue
                 loop = loops[0]
                 if flow.loop_info(loop).kind != "for-data" or self._leaves_after(flow, c.node, loop):
@@ -75,7 +75,7 @@ class LLMCallInLoop(Rule):
                 if tokens < limit:
                     continue
                 approx = "~" if any(p.approximate for p in prompts) else ""
-                items = code_of(loop.iter)
+                items = flow.header_code(loop, "iter")
                 items = items if len(items) <= 40 else items[:39] + "…"
                 msg = (
                     f"{flow.describe(c)} runs once per item of `{items}` (loop at line {flow.line(loop)}) and re-sends "
@@ -93,19 +93,20 @@ class LLMCallInLoop(Rule):
         """The loop ends once the call succeeds (a fallback / first-match loop), not one call per item."""
         child = node
         p = flow.parents.get(node)
-        while p is not None and p is not loop:
-            if isinstance(p, cst.Return):
+        while p is not None:
+            if type(p) is ast.Return:
                 return True
-            if isinstance(p, (cst.IndentedBlock, cst.SimpleStatementSuite)):
-                stmts = body_stmts(p)
-                if child in stmts:
-                    for st in stmts[stmts.index(child) :]:
-                        if isinstance(st, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and any(isinstance(s, (cst.Return, cst.Break)) for s in st.body):
+            if isinstance(child, ast.stmt):
+                # the statements after the call's statement in its block (the loop body included)
+                for name in ("body", "orelse", "finalbody"):
+                    stmts = getattr(p, name, None)
+                    if type(stmts) is list and _in(child, stmts):
+                        k = next(i for i, st in enumerate(stmts) if st is child)
+                        if any(type(st) in (ast.Return, ast.Break) for st in stmts[k:]):
                             return True
-                if isinstance(p, cst.SimpleStatementSuite) and any(isinstance(s, (cst.Return, cst.Break)) for s in p.body):
-                    return True
-            if isinstance(p, cst.SimpleStatementLine) and any(isinstance(s, (cst.Return, cst.Break)) for s in p.body):
-                return True
+                        break
+            if p is loop:
+                break
             child = p
             p = flow.parents.get(p)
         return False

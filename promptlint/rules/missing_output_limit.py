@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
-import libcst as cst
+import ast
 
-from ..extract.python import _chain, _kw
-from ..flow import code_of, flow_for
+from ..extract.pyast import chain as _chain
+from ..extract.pyast import has_kwsplat
+from ..extract.pyast import kw as _kw
+from ..flow import flow_for, is_str_const
 from .base import Docs, Examples, Rule
 
 # the cap keywords each API accepts
@@ -46,7 +48,7 @@ class MissingOutputLimit(Rule):
     name = "missing-output-limit"
     severity = "warning"
     scope = "file"
-    analysis_kind = "libcst"  # walks the libcst tree (promptlint/flow.py)
+    analysis_kind = "ast"  # walks the ast tree (promptlint/flow.py)
     summary = "Completion call without an output token cap"
     example_host = "python"
     docs = Docs(
@@ -102,7 +104,7 @@ class MissingOutputLimit(Rule):
 
     def _check_call(self, flow, c):
         call = c.node
-        if any(a.star == "**" for a in call.args):
+        if has_kwsplat(call):
             return None
         label = c.spec.label if c.spec is not None else c.label
         if c.kind == "litellm":
@@ -140,28 +142,28 @@ class MissingOutputLimit(Rule):
 
     def _extra_body_cap(self, call, caps) -> bool:
         eb = _kw(call, "extra_body")
-        if isinstance(eb, cst.Dict):
-            for el in eb.elements:
-                if isinstance(el, cst.DictElement) and isinstance(el.key, cst.SimpleString) and el.key.evaluated_value in caps:
+        if isinstance(eb, ast.Dict):
+            for k in eb.keys:
+                if k is not None and is_str_const(k) and k.value in caps:
                     return True
-        return eb is not None and not isinstance(eb, cst.Dict)
+        return eb is not None and not isinstance(eb, ast.Dict)
 
     def _config_has_cap(self, flow, node, scope, depth):
         """True / False when the config is known to have / lack max_output_tokens; None when unknown."""
         if depth > 6 or node is None:
             return None
-        if isinstance(node, cst.Call):
+        if isinstance(node, ast.Call):
             last = (_chain(node.func) or "").rsplit(".", 1)[-1]
             if last in ("GenerateContentConfig", "GenerationConfig", "dict"):
-                if any(a.star == "**" for a in node.args):
+                if has_kwsplat(node):
                     return None
-                return any(a.keyword is not None and a.keyword.value in _GEMINI_KEYS for a in node.args)
+                return any(k.arg in _GEMINI_KEYS for k in node.keywords)
             return None
-        if isinstance(node, cst.Dict):
-            for el in node.elements:
-                if not isinstance(el, cst.DictElement):
+        if isinstance(node, ast.Dict):
+            for k in node.keys:
+                if k is None:
                     return None  # **spread
-                if isinstance(el.key, cst.SimpleString) and el.key.evaluated_value in _GEMINI_KEYS:
+                if is_str_const(k) and k.value in _GEMINI_KEYS:
                     return True
             return False
         b = flow.bindings(node, scope)
@@ -175,39 +177,54 @@ class MissingOutputLimit(Rule):
 
     def _mutated(self, flow, name_node) -> bool:
         """A config name that is changed after it is built (cfg["max_output_tokens"] = ..., cfg.max_output_tokens = ...)."""
-        key = code_of(name_node)
+        return flow.code(name_node) in self._module_facts(flow)[0]
+
+    def _module_facts(self, flow):
+        """Module-level code (functions and classes not entered), walked once per file: (names changed through
+        an item/attribute assignment or .update/.setdefault, names on which an attribute cap is set)."""
+        hit = flow.memo.get("PL403")
+        if hit is not None:
+            return hit
+        mutated, capped = set(), set()
+        code = flow.code
         for n in flow.walk(flow.a.module):
-            if isinstance(n, (cst.Assign, cst.AugAssign)):
-                targets = [t.target for t in n.targets] if isinstance(n, cst.Assign) else [n.target]
-                for t in targets:
-                    if isinstance(t, (cst.Subscript, cst.Attribute)) and code_of(getattr(t, "value", None)) == key:
-                        return True
-            if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value in ("update", "setdefault") and code_of(n.func.value) == key:
-                return True
-        return False
+            t = type(n)
+            if t is ast.Assign or t is ast.AugAssign:
+                targets = n.targets if t is ast.Assign else [n.target]
+                for tg in targets:
+                    if isinstance(tg, (ast.Subscript, ast.Attribute)):
+                        mutated.add(code(tg.value))
+                    if t is ast.Assign and type(tg) is ast.Attribute and tg.attr in _LC_CAPS:
+                        capped.add(code(tg.value))
+            elif t is ast.Call:
+                f = n.func
+                if type(f) is ast.Attribute and f.attr in ("update", "setdefault"):
+                    mutated.add(code(f.value))
+        hit = flow.memo["PL403"] = (mutated, capped)
+        return hit
 
     def _model_generation_config(self, flow, c):
         """google.generativeai: the cap may sit on GenerativeModel(generation_config=...)."""
         func = c.node.func
-        if not isinstance(func, cst.Attribute):
+        if not isinstance(func, ast.Attribute):
             return None
         recv = func.value
-        values = [recv] if isinstance(recv, cst.Call) else [v for v, _s in flow.bindings(recv, c.scope)]
+        values = [recv] if isinstance(recv, ast.Call) else [v for v, _s in flow.bindings(recv, c.scope)]
         for v in values:
-            if isinstance(v, cst.Call) and (_chain(v.func) or "").endswith("GenerativeModel"):
+            if isinstance(v, ast.Call) and (_chain(v.func) or "").endswith("GenerativeModel"):
                 cfg = _kw(v, "generation_config")
                 if cfg is not None:
                     return cfg
-                if any(a.star == "**" for a in v.args):
-                    return cst.Name("unknown")
-        if not any(isinstance(v, cst.Call) and (_chain(v.func) or "").endswith("GenerativeModel") for v in values):
-            return cst.Name("unknown")  # not (known to be) a Gemini model object: do not report
+                if has_kwsplat(v):
+                    return ast.Name("unknown")
+        if not any(isinstance(v, ast.Call) and (_chain(v.func) or "").endswith("GenerativeModel") for v in values):
+            return ast.Name("unknown")  # not (known to be) a Gemini model object: do not report
         return None
 
     # ------------------------------------------------------------------------------------ LangChain
     def _langchain(self, ctx, flow):
         out = []
-        bound_names = self._capped_names(flow)
+        bound_names = None
         for site in flow.col.calls:
             ch = site.chain
             last = ch.rsplit(".", 1)[-1]
@@ -217,10 +234,12 @@ class MissingOutputLimit(Rule):
             if q != ch and "langchain" not in q:
                 continue
             call = site.call
-            if any(a.star == "**" for a in call.args):
+            if has_kwsplat(call):
                 continue
-            if any(a.keyword is not None and a.keyword.value in _LC_CAPS for a in call.args):
+            if any(k.arg in _LC_CAPS for k in call.keywords):
                 continue
+            if bound_names is None:
+                bound_names = self._capped_names(flow)
             if self._capped_after(flow, call, bound_names):
                 continue
             s0 = flow.pos(call)[0]
@@ -241,29 +260,24 @@ class MissingOutputLimit(Rule):
         names = set()
         for site in flow.col.calls:
             call = site.call
-            if isinstance(call.func, cst.Attribute) and any(a.keyword is not None and a.keyword.value in _LC_CAPS for a in call.args):
-                names.add(code_of(call.func.value))
-        for n in flow.walk(flow.a.module):
-            if isinstance(n, cst.Assign):
-                for t in n.targets:
-                    if isinstance(t.target, cst.Attribute) and t.target.attr.value in _LC_CAPS:
-                        names.add(code_of(t.target.value))
-        return names
+            if isinstance(call.func, ast.Attribute) and any(k.arg in _LC_CAPS for k in call.keywords):
+                names.add(flow.code(call.func.value))
+        return names | self._module_facts(flow)[1]
 
     def _capped_after(self, flow, call, bound_names) -> bool:
         p = flow.parents.get(call)
         # ChatOpenAI(...).bind(max_tokens=...)
-        if isinstance(p, cst.Attribute):
+        if isinstance(p, ast.Attribute):
             gp = flow.parents.get(p)
-            if isinstance(gp, cst.Call) and any(a.keyword is not None and a.keyword.value in _LC_CAPS for a in gp.args):
+            if isinstance(gp, ast.Call) and any(k.arg in _LC_CAPS for k in gp.keywords):
                 return True
         # llm = ChatOpenAI(...); later llm.bind(max_tokens=...) / llm.max_tokens = ...
-        while p is not None and not isinstance(p, (cst.Assign, cst.AnnAssign, cst.SimpleStatementLine)):
+        while p is not None and not isinstance(p, ast.stmt):
             p = flow.parents.get(p)
-        if isinstance(p, (cst.Assign, cst.AnnAssign)):
-            targets = [t.target for t in p.targets] if isinstance(p, cst.Assign) else [p.target]
+        if isinstance(p, (ast.Assign, ast.AnnAssign)):
+            targets = p.targets if isinstance(p, ast.Assign) else [p.target]
             for t in targets:
-                key = code_of(t)
+                key = flow.code(t)
                 if key in bound_names or (key.startswith("self.") and key[5:] in {b.split(".")[-1] for b in bound_names}):
                     return True
         return False

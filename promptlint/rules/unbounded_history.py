@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import libcst as cst
+import ast
 
-from ..extract.python import _chain
-from ..flow import _TRIM, code_of, flow_for
+from ..extract.pyast import chain as _chain
+from ..extract.pyast import kw as _kw
+from ..flow import _TRIM, call_args, elements, flow_for, is_str_const, plain_positional
 from .base import Docs, Examples, Rule
 
 _GROW = ("append", "extend", "insert", "appendleft")
@@ -19,7 +20,7 @@ class UnboundedHistory(Rule):
     name = "unbounded-history"
     severity = "warning"
     scope = "file"
-    analysis_kind = "libcst"  # walks the libcst tree (promptlint/flow.py)
+    analysis_kind = "ast"  # walks the ast tree (promptlint/flow.py)
     summary = "Message history grows every loop iteration and is re-sent in full"
     example_host = "python"
     docs = Docs(
@@ -78,7 +79,7 @@ class UnboundedHistory(Rule):
         try:
             for c in sorted(flow.calls.values(), key=lambda c: flow.pos(c.node)[0]):
                 for arg in self._message_args(flow, c):
-                    for key, base in self._lists_in(arg):
+                    for key, base in self._lists_in(flow, arg):
                         d = self._check(ctx, flow, c, key, base)
                         if d is not None and (c.node, key) not in seen:
                             seen.add((c.node, key))
@@ -91,51 +92,51 @@ class UnboundedHistory(Rule):
     def _message_args(self, flow, c):
         call = c.node
         if c.kind in ("sdk", "litellm"):
-            return [a.value for a in call.args if a.keyword is not None and a.keyword.value in _MSG_KEYWORDS]
+            return [k.value for k in call.keywords if k.arg in _MSG_KEYWORDS]
         if c.kind in ("object", "chain"):
-            return [a.value for a in call.args if a.keyword is None or a.keyword.value in _MSG_KEYWORDS]
+            return [v for k, _s, v in call_args(call) if k is None or k in _MSG_KEYWORDS]
         if c.kind == "configured":
-            return [a.value for a in call.args if a.star != "**"]
+            return [v for _k, star, v in call_args(call) if star != "**"]
         if c.kind == "local" and c.target is not None:
             params = flow.a.wrappers.get(c.target, set())
             fn_params = [p for p in c.target.params if p not in ("self", "cls")]
             out = []
             k = 0
-            for a in call.args:
-                if a.star:
+            for name, star, v in call_args(call):
+                if star:
                     continue
-                if a.keyword is not None:
-                    if a.keyword.value in params:
-                        out.append(a.value)
+                if name is not None:
+                    if name in params:
+                        out.append(v)
                     continue
                 if k < len(fn_params) and fn_params[k] in params:
-                    out.append(a.value)
+                    out.append(v)
                 k += 1
             return out
         return []
 
-    def _lists_in(self, arg):
+    def _lists_in(self, flow, arg):
         """(key, node) of lists an argument sends whole: `msgs`, `self.msgs`, `[sys, *msgs]`, `msgs + [x]`."""
-        if isinstance(arg, (cst.Name, cst.Attribute)):
-            return [(code_of(arg), arg)]
+        if isinstance(arg, (ast.Name, ast.Attribute)):
+            return [(flow.code(arg), arg)]
         out = []
-        if isinstance(arg, (cst.List, cst.Tuple)):
-            for el in arg.elements:
-                if isinstance(el, cst.StarredElement) and isinstance(el.value, (cst.Name, cst.Attribute)):
-                    out.append((code_of(el.value), el.value))
-        elif isinstance(arg, cst.Dict):
+        if isinstance(arg, (ast.List, ast.Tuple)):
+            for el in arg.elts:
+                if type(el) is ast.Starred and isinstance(el.value, (ast.Name, ast.Attribute)):
+                    out.append((flow.code(el.value), el.value))
+        elif isinstance(arg, ast.Dict):
             # chain.invoke({"history": history, "input": q}): a MessagesPlaceholder filled with the list
-            for el in arg.elements:
-                if isinstance(el, cst.DictElement) and isinstance(el.value, (cst.Name, cst.Attribute)):
-                    out.append((code_of(el.value), el.value))
-        elif isinstance(arg, cst.BinaryOperation) and isinstance(arg.operator, cst.Add):
-            out += self._lists_in(arg.left) + self._lists_in(arg.right)
-        elif isinstance(arg, cst.Call) and arg.args:
+            for k, v in zip(arg.keys, arg.values):
+                if k is not None and isinstance(v, (ast.Name, ast.Attribute)):
+                    out.append((flow.code(v), v))
+        elif isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Add):
+            out += self._lists_in(flow, arg.left) + self._lists_in(flow, arg.right)
+        elif isinstance(arg, ast.Call) and (arg.args or arg.keywords):
             ch = _chain(arg.func) or ""
             if ch in ("list", "copy.copy", "copy.deepcopy", "tuple"):
-                out += self._lists_in(arg.args[0].value)
-        elif isinstance(arg, cst.Call) and isinstance(arg.func, cst.Attribute) and arg.func.attr.value == "copy":
-            out += self._lists_in(arg.func.value)
+                out += self._lists_in(flow, call_args(arg)[0][2])
+        elif isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr == "copy":
+            out += self._lists_in(flow, arg.func.value)
         return out
 
     def _check(self, ctx, flow, c, key, base):
@@ -154,54 +155,67 @@ class UnboundedHistory(Rule):
     def _appends(self, flow, loop, key):
         """Growth statements of ``key`` in the loop: (node, [appended element expressions] or None)."""
         out = []
+        code = flow.code
         for n in flow.walk(loop.body):
-            if isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute) and n.func.attr.value in _GROW and code_of(n.func.value) == key:
-                m = n.func.attr.value
-                if m in ("append", "appendleft") and n.args:
-                    out.append((n, [n.args[0].value]))
-                elif m == "insert" and len(n.args) >= 2:
-                    out.append((n, [n.args[1].value]))
-                elif m == "extend" and n.args:
-                    v = n.args[0].value
-                    out.append((n, [e.value for e in v.elements] if isinstance(v, (cst.List, cst.Tuple)) else None))
-            elif isinstance(n, cst.AugAssign) and isinstance(n.operator, cst.AddAssign) and code_of(n.target) == key:
-                v = n.value
-                out.append((n, [e.value for e in v.elements] if isinstance(v, (cst.List, cst.Tuple)) else None))
-            elif isinstance(n, cst.Assign) and len(n.targets) == 1 and code_of(n.targets[0].target) == key:
-                v = n.value
-                if isinstance(v, cst.BinaryOperation) and isinstance(v.operator, cst.Add) and code_of(v.left) == key:
-                    out.append((n, [e.value for e in v.right.elements] if isinstance(v.right, (cst.List, cst.Tuple)) else None))
-                elif isinstance(v, cst.List) and v.elements and isinstance(v.elements[0], cst.StarredElement) and code_of(v.elements[0].value) == key:
-                    out.append((n, [e.value for e in v.elements[1:]]))
+            t = type(n)
+            if t is ast.Call:
+                f = n.func
+                if type(f) is ast.Attribute and f.attr in _GROW and code(f.value) == key:
+                    m = f.attr
+                    args = call_args(n)
+                    if m in ("append", "appendleft") and args:
+                        out.append((n, [args[0][2]]))
+                    elif m == "insert" and len(args) >= 2:
+                        out.append((n, [args[1][2]]))
+                    elif m == "extend" and args:
+                        v = args[0][2]
+                        out.append((n, elements(v) if isinstance(v, (ast.List, ast.Tuple)) else None))
+            elif t is ast.AugAssign:
+                if isinstance(n.op, ast.Add) and code(n.target) == key:
+                    v = n.value
+                    out.append((n, elements(v) if isinstance(v, (ast.List, ast.Tuple)) else None))
+            elif t is ast.Assign:
+                if len(n.targets) == 1 and code(n.targets[0]) == key:
+                    v = n.value
+                    if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) and code(v.left) == key:
+                        out.append((n, elements(v.right) if isinstance(v.right, (ast.List, ast.Tuple)) else None))
+                    elif type(v) is ast.List and v.elts and type(v.elts[0]) is ast.Starred and code(v.elts[0].value) == key:
+                        out.append((n, elements(v)[1:]))
         out.sort(key=lambda t: flow.pos(t[0])[0])
         return out
 
     def _truncated(self, flow, loop, key) -> bool:
         self_attr = key.startswith("self.")
+        code = flow.code
         for n in flow.walk(loop.body):
-            if isinstance(n, cst.Del):
-                if any(code_of(x) == key or (isinstance(x, cst.Subscript) and code_of(x.value) == key) for x in flow.walk(n.target)):
-                    return True
-            elif isinstance(n, cst.Call):
+            t = type(n)
+            if t is ast.Delete:
+                for target in n.targets:
+                    for x in flow.walk(target):
+                        if type(x) is ast.Subscript and code(x.value) == key:
+                            return True
+                    if any(name == key for name in flow.names_and_attrs(target)):
+                        return True
+            elif t is ast.Call:
                 ch = _chain(n.func) or ""
-                if isinstance(n.func, cst.Attribute) and n.func.attr.value in _SHRINK and code_of(n.func.value) == key:
+                if type(n.func) is ast.Attribute and n.func.attr in _SHRINK and code(n.func.value) == key:
                     return True
                 last = ch.rsplit(".", 1)[-1]
                 # an in-place trim (its value unused); `msgs = summarize(msgs)` is a reassignment (below)
-                if _TRIM.search(last) and isinstance(flow.parents.get(n), cst.Expr):
-                    if any(isinstance(x, (cst.Name, cst.Attribute)) and code_of(x) == key for a in n.args for x in flow.walk(a.value)):
+                if _TRIM.search(last) and type(flow.parents.get(n)) is ast.Expr:
+                    if any(name == key for _k, _s, v in call_args(n) for name in flow.names_and_attrs(v)):
                         return True
                     if self_attr and ch.startswith("self."):
                         return True
-            elif isinstance(n, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
-                targets = [t.target for t in n.targets] if isinstance(n, cst.Assign) else [n.target]
-                for t in targets:
-                    if isinstance(t, cst.Subscript) and code_of(t.value) == key:
+            elif t is ast.Assign or t is ast.AnnAssign or t is ast.AugAssign:
+                targets = n.targets if t is ast.Assign else [n.target]
+                for tg in targets:
+                    if type(tg) is ast.Subscript and code(tg.value) == key:
                         return True  # msgs[:] = ...
-                    if code_of(t) == key and not isinstance(n, cst.AugAssign):
+                    if code(tg) == key and t is not ast.AugAssign:
                         v = n.value
-                        grows = isinstance(v, cst.BinaryOperation) and isinstance(v.operator, cst.Add) and code_of(v.left) == key
-                        grows = grows or (isinstance(v, cst.List) and v.elements and isinstance(v.elements[0], cst.StarredElement) and code_of(v.elements[0].value) == key)
+                        grows = isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) and code(v.left) == key
+                        grows = grows or (type(v) is ast.List and bool(v.elts) and type(v.elts[0]) is ast.Starred and code(v.elts[0].value) == key)
                         if not grows:
                             return True  # reset or reassigned (a slice, a summary, a fresh list)
         return False
@@ -212,12 +226,14 @@ class UnboundedHistory(Rule):
             return False
         params = set(c.target.params) - {"self", "cls"}
         for n in flow.walk(c.target.node.body):
-            if isinstance(n, cst.Subscript) and isinstance(n.value, cst.Name) and n.value.value in params:
-                if any(isinstance(s.slice, cst.Slice) for s in n.slice):
+            t = type(n)
+            if t is ast.Subscript and type(n.value) is ast.Name and n.value.id in params:
+                sl = n.slice
+                if any(type(s) is ast.Slice for s in (sl.elts if type(sl) is ast.Tuple else (sl,))):
                     return True
-            if isinstance(n, cst.Call):
+            if t is ast.Call:
                 last = (_chain(n.func) or "").rsplit(".", 1)[-1]
-                if _TRIM.search(last) and any(isinstance(x, cst.Name) and x.value in params for a in n.args for x in flow.walk(a.value)):
+                if _TRIM.search(last) and any(x in params for _k, _s, v in call_args(n) for x in flow.idents(v)):
                     return True
         return False
 
@@ -241,17 +257,15 @@ class UnboundedHistory(Rule):
     def _static_range(self, ctx, flow, el, scope):
         """Static tokens of one appended message: (least, most) over the alternatives it may hold."""
         content = el
-        if isinstance(el, cst.Dict):
+        if isinstance(el, ast.Dict):
             content = None
-            for e in el.elements:
-                if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString) and e.key.evaluated_value == "content":
-                    content = e.value
+            for k, v in zip(el.keys, el.values):
+                if is_str_const(k, "content"):
+                    content = v
             if content is None:
                 return 0, 0
-        elif isinstance(el, cst.Call) and (_chain(el.func) or "").rsplit(".", 1)[-1] in ("SystemMessage", "HumanMessage", "AIMessage", "ChatMessage"):
-            from ..extract.python import _kw, _positional
-
-            content = _kw(el, "content") or _positional(el, 0)
+        elif isinstance(el, ast.Call) and (_chain(el.func) or "").rsplit(".", 1)[-1] in ("SystemMessage", "HumanMessage", "AIMessage", "ChatMessage"):
+            content = _kw(el, "content") or plain_positional(el, 0)
         alts = self._alternatives(flow, content, scope, 0)
         totals = []
         for node, sc in alts:
@@ -266,9 +280,9 @@ class UnboundedHistory(Rule):
             return []
         if flow.prompt_at(node) is not None:
             return [(node, scope)]
-        if isinstance(node, cst.IfExp):
+        if isinstance(node, ast.IfExp):
             return self._alternatives(flow, node.body, scope, depth + 1) + self._alternatives(flow, node.orelse, scope, depth + 1)
-        if isinstance(node, cst.Call):
+        if isinstance(node, ast.Call):
             target = flow._callee(node, scope)
             if target is not None and target.returns:
                 out = []
@@ -276,7 +290,7 @@ class UnboundedHistory(Rule):
                     out += self._alternatives(flow, r, target, depth + 1)
                 return out
         b = flow.bindings(node, scope)
-        if b and isinstance(node, cst.Name) and len(b) > 1:
+        if b and isinstance(node, ast.Name) and len(b) > 1:
             out = []
             for v, s in b:
                 out += self._alternatives(flow, v, s, depth + 1)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import libcst as cst
+import ast
 
-from ..extract.python import _chain, _kw
-from ..flow import _Paths, code_of, flow_for
+from ..extract.pyast import chain as _chain
+from ..extract.pyast import has_kwsplat
+from ..extract.pyast import kw as _kw
+from ..flow import _FUNCS, _TRY, _Paths, _in, flow_for
 from .base import Docs, Examples, Rule
 
 
@@ -19,7 +21,7 @@ class UnboundedLLMLoop(Rule):
     name = "unbounded-llm-loop"
     severity = "warning"
     scope = "file"
-    analysis_kind = "libcst"  # walks the libcst tree (promptlint/flow.py)
+    analysis_kind = "ast"  # walks the ast tree (promptlint/flow.py)
     summary = "LLM call in a loop, retry or recursion with no iteration bound"
     example_host = "python"
     docs = Docs(
@@ -124,17 +126,18 @@ class UnboundedLLMLoop(Rule):
         out = []
         for loop, calls in flow.loops_with_calls().items():
             info = flow.loop_info(loop)
-            if isinstance(loop, cst.For):
+            is_for = type(loop) is not ast.While
+            if is_for:
                 if info.kind != "for-infinite" or info.counted or info.interactive or info.daemon:
                     continue
-                if any(isinstance(n, cst.Name) and n.value == "input" for n in flow.walk(loop.iter)):
+                if any(name == "input" for name in flow.idents(loop.iter)):
                     continue  # for line in iter(input, "quit"): interactive
-                header = f"for {code_of(loop.target)} in {_short(code_of(loop.iter))}"
+                header = f"for {flow.header_code(loop, 'target')} in {_short(flow.header_code(loop, 'iter'))}"
                 h_end = flow.pos(loop.iter)[1]
             else:
                 if info.counted or info.interactive or info.daemon:
                     continue
-                header = "while " + _short(code_of(loop.test))
+                header = "while " + _short(flow.header_code(loop, "test"))
                 h_end = flow.pos(loop.test)[1]
             first = calls[0]
             more = len({id(c) for c in calls}) - 1
@@ -146,7 +149,7 @@ class UnboundedLLMLoop(Rule):
                     "checked against a limit, so a persistent failure loops (and re-sends the prompt) without end; "
                     "count attempts and give up after a few, or use tenacity with stop="
                 )
-            elif isinstance(loop, cst.For):
+            elif is_for:
                 msg = (
                     f"`{header}` never runs out, and nothing in it bounds the iterations around {what}: "
                     "compare the counter against a maximum and break"
@@ -169,9 +172,8 @@ class UnboundedLLMLoop(Rule):
         for c in calls:
             child = c.node
             p = flow.parents.get(child)
-            while p is not None and p is not loop and not isinstance(p, (cst.For, cst.While)):
-                if isinstance(p, (cst.Try, cst.TryStar)) and child is p.body:
-
+            while p is not None and p is not loop and type(p) not in (ast.For, ast.AsyncFor, ast.While):
+                if isinstance(p, _TRY) and _in(child, p.body):
                     for h in p.handlers:
                         if not _Paths(flow, None).exits(h.body):
                             return c
@@ -184,30 +186,29 @@ class UnboundedLLMLoop(Rule):
         out = []
         for scope in flow.col.defs:
             node = scope.node
-            if not isinstance(node, cst.FunctionDef) or not flow.calls_in.get(scope):
+            if not isinstance(node, _FUNCS) or not flow.calls_in.get(scope):
                 continue
-            for dec in node.decorators:
-                expr = dec.decorator
-                call = expr if isinstance(expr, cst.Call) else None
+            for expr in node.decorator_list:
+                call = expr if isinstance(expr, ast.Call) else None
                 ch = _chain(call.func if call is not None else expr) or ""
                 q = flow.qualified(ch)
-                splat = call is not None and any(a.star == "**" for a in call.args)
+                splat = call is not None and has_kwsplat(call)
                 inner = self._first_sink(flow, scope)
                 msg = None
                 if q == "tenacity.retry":
                     stop = _kw(call, "stop") if call is not None else None
                     if call is None:
-                        msg = f"bare `@retry` on {node.name.value}() retries {inner} forever: tenacity's default is to never stop; add stop=stop_after_attempt(n)"
+                        msg = f"bare `@retry` on {node.name}() retries {inner} forever: tenacity's default is to never stop; add stop=stop_after_attempt(n)"
                     elif not splat and stop is None:
-                        msg = f"`@retry` on {node.name.value}() has no stop=, so tenacity retries {inner} forever; add stop=stop_after_attempt(n) (or stop_after_delay)"
-                    elif stop is not None and "stop_never" in code_of(stop):
-                        msg = f"`@retry(stop=stop_never)` on {node.name.value}() retries {inner} forever; stop after a few attempts"
+                        msg = f"`@retry` on {node.name}() has no stop=, so tenacity retries {inner} forever; add stop=stop_after_attempt(n) (or stop_after_delay)"
+                    elif stop is not None and "stop_never" in flow.code(stop):
+                        msg = f"`@retry(stop=stop_never)` on {node.name}() retries {inner} forever; stop after a few attempts"
                 elif q in ("backoff.on_exception", "backoff.on_predicate"):
                     if call is not None and not splat and _kw(call, "max_tries") is None and _kw(call, "max_time") is None:
                         deco = "@" + ch.rsplit(".", 1)[-1] if "." not in ch else "@" + ch
-                        msg = f"`{deco}` on {node.name.value}() has neither max_tries nor max_time, so backoff retries {inner} forever; add max_tries=n"
+                        msg = f"`{deco}` on {node.name}() has neither max_tries nor max_time, so backoff retries {inner} forever; add max_tries=n"
                 if msg:
-                    s0, s1 = flow.pos(dec)
+                    s0, s1 = flow.decorator_span(expr)
                     out.append(ctx.diagnostic(s0, s1, msg))
         return out
 
@@ -242,15 +243,15 @@ class UnboundedLLMLoop(Rule):
         node = scope.node
         watched = {p for p in scope.params if p not in ("self", "cls")}
         for n in flow.walk(node.body):
-            if isinstance(n, cst.AugAssign) and isinstance(n.target, (cst.Name, cst.Attribute)):
-                watched.add(code_of(n.target))
+            if type(n) is ast.AugAssign and isinstance(n.target, (ast.Name, ast.Attribute)):
+                watched.add(flow.code(n.target))
         if not watched:
             return False
         for n in flow.walk(node.body):
-            if not isinstance(n, (cst.If, cst.While, cst.IfExp, cst.Assert)):
+            if not isinstance(n, (ast.If, ast.While, ast.IfExp, ast.Assert)):
                 continue
             for m in flow.walk(n.test):
-                if isinstance(m, cst.Comparison) and any(isinstance(x, (cst.Name, cst.Attribute)) and code_of(x) in watched for x in flow.walk(m)):
+                if type(m) is ast.Compare and any(x in watched for x in flow.names_and_attrs(m)):
                     return True
         return False
 
