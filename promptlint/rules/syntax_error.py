@@ -8,6 +8,7 @@ class SyntaxErrorRule(Rule):
     name = "syntax-error"
     severity = "error"
     scope = "file"
+    analysis_kind = "ast"  # reads no analysis: never make the pipeline build the libcst one
     summary = "File cannot be parsed; its prompts were not checked"
     docs = Docs(
         what="Reports a Python file, template or prompt file that does not parse. The rest of the run goes on.",

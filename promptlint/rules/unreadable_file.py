@@ -8,6 +8,7 @@ class UnreadableFileRule(Rule):
     name = "unreadable-file"
     severity = "error"
     scope = "file"
+    analysis_kind = "ast"  # reads no analysis: never make the pipeline build the libcst one
     summary = "File cannot be read or decoded; it was skipped"
     docs = Docs(
         what="Reports a file that cannot be read (permissions, vanished, a symlink loop) or decoded as text "
