@@ -106,6 +106,8 @@ _RAISING = (ast.Call, ast.Subscript, ast.Raise, ast.Assert, ast.Await)
 
 
 # ---------------------------------------------------------------------------------------------- tree helpers
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+_BLOCK_ITEMS = (ast.stmt, ast.excepthandler) + ((ast.match_case,) if hasattr(ast, "match_case") else ())
 _SKIP_FIELDS = frozenset({"ctx", "op", "ops", "type_comment", "type_ignores"})
 _FIELDS: dict = {}  # node class -> the fields that may hold child nodes
 _AST = ast.AST
@@ -272,7 +274,9 @@ class Flow:
         self.col = a.col
         self.index = a.index
         self.text = a.source.text
-        self._parents = None  # built on first use: files without LLM calls never pay for it
+        self._stmt_parents = None  # built on first use: files without LLM calls never pay for it
+        self._call_stmt = None
+        self._headers: dict = {}
         self._spans: dict = {}
         self._code: dict = {}
         self._groups: dict = {}
@@ -295,20 +299,96 @@ class Flow:
         self._find_calls()
 
     # ------------------------------------------------------------------------------------ tree
+    # Parents are found per statement, not for the whole module: statements (with except handlers and match
+    # cases) get a parent map of their own (cheap: a few per cent of the nodes), and the expressions in one
+    # statement's header get theirs when a query reaches that statement.
     @property
-    def parents(self) -> dict:
-        """Node -> parent node, for the whole module (one walk, on first use)."""
-        par = self._parents
+    def stmt_parents(self) -> dict:
+        """Statement / except handler / match case -> the node whose block holds it (the module at the top)."""
+        par = self._stmt_parents
         if par is None:
-            par = self._parents = {}
+            par = self._stmt_parents = {}
             stack = [self.a.module]
             pop, push = stack.pop, stack.append
             while stack:
                 n = pop()
-                for c in children(n):
-                    par[c] = n
-                    push(c)
+                for name in _BLOCK_FIELDS:
+                    v = getattr(n, name, None)
+                    if type(v) is list:
+                        for x in v:
+                            par[x] = n
+                            push(x)
         return par
+
+    def parent(self, node):
+        """The parent node (None at the module, or when the node cannot be placed)."""
+        if isinstance(node, _BLOCK_ITEMS):
+            return self.stmt_parents.get(node)
+        st = self.stmt_of(node)
+        if st is None:
+            return None
+        return self._header_parents(st).get(node)
+
+    def stmt_of(self, node):
+        """The statement whose header (the part outside its blocks) holds an expression node."""
+        cs = self._call_stmt
+        if cs is None:
+            cs = self._call_stmt = {site.call: site.stmt for site in self.col.calls}
+        st = cs.get(node)
+        if st is not None:
+            return st
+        return self._stmt_at(node)
+
+    def _stmt_at(self, node):
+        """Found by position, descending from the module through the statements that contain the node."""
+        try:
+            k0, k1 = (node.lineno, node.col_offset), (node.end_lineno, node.end_col_offset)
+        except AttributeError:
+            return None
+        found = None
+        blocks = [self.a.module.body]
+        while blocks:
+            hit = None
+            for block in blocks:
+                for st in block:
+                    s0 = (st.lineno, st.col_offset)
+                    dl = getattr(st, "decorator_list", None)
+                    if dl:
+                        s0 = min(s0, (dl[0].lineno, dl[0].col_offset))
+                    if s0 <= k0 and k1 <= (st.end_lineno, st.end_col_offset):
+                        hit = st
+                        break
+                if hit is not None:
+                    break
+            if hit is None:
+                break
+            found = hit
+            blocks = []
+            for name in ("body", "orelse", "finalbody"):
+                v = getattr(hit, name, None)
+                if type(v) is list:
+                    blocks.append(v)
+            for h in getattr(hit, "handlers", None) or ():
+                blocks.append(h.body)
+            for c in getattr(hit, "cases", None) or ():
+                blocks.append(c.body)
+        return found
+
+    def _header_parents(self, st) -> dict:
+        """Parent map of the expressions in one statement's header (its blocks left out)."""
+        m = self._headers.get(st)
+        if m is None:
+            m = self._headers[st] = {}
+            stack = [st]
+            pop, push = stack.pop, stack.append
+            while stack:
+                n = pop()
+                for c in children(n):
+                    if isinstance(c, ast.stmt):
+                        continue
+                    m[c] = n
+                    push(c)
+        return m
 
     def pos(self, node):
         """(start, end) file offsets of a node."""
@@ -474,14 +554,14 @@ class Flow:
         return i, j
 
     def scope_of(self, node):
-        p = self.parents.get(node)
+        p = self.parent(node)
         while p is not None:
             t = type(p)
             if t is ast.FunctionDef or t is ast.AsyncFunctionDef:
                 return self.fn_scope.get(p, self.col.module_scope)
             if t is ast.ClassDef:
                 return self.cls_scope.get(p, self.col.module_scope)
-            p = self.parents.get(p)
+            p = self.parent(p)
         return self.col.module_scope
 
     def qualified(self, chain: str) -> str:
@@ -506,9 +586,11 @@ class Flow:
             self._add(LLMCall(site.call, label, kind, site.scope, spec, None, site.call.lineno))
         chains = self._chain_names()
         for site in self.col.calls:
-            if site.call in self.calls:
-                continue
             call = site.call
+            if not call.keywords and not chains:
+                continue  # the cases below need a keyword (**kwargs, llm=) or a pipe name
+            if call in self.calls:
+                continue
             ch = site.chain
             parts = ch.split(".")
             spec, kind = self._sdk_spec(ch, site.qualified)
@@ -663,9 +745,8 @@ class Flow:
     def enclosing_loops(self, node) -> list:
         """Loops (innermost first) whose every iteration runs ``node``, within the same function."""
         out = []
-        parents = self.parents
         child = node
-        p = parents.get(node)
+        p = self.parent(node)
         while p is not None and not isinstance(p, _SCOPES):
             t = type(p)
             if t is ast.While:
@@ -674,7 +755,7 @@ class Flow:
             elif (t is ast.For or t is ast.AsyncFor) and _in(child, p.body):
                 out.append(p)
             child = p
-            p = parents.get(p)
+            p = self.parent(p)
         return out
 
     def loops_with_calls(self) -> dict:

@@ -266,10 +266,10 @@ class CacheUnfriendlyOrder(Rule):
     def _format_kwargs(self, flow, node) -> dict:
         """For a `.format` template: field -> constant text, when every `.format(...)` of it fills the field
         with the same constant (empty when its format calls cannot all be found)."""
-        parent = flow.parents.get(node)
+        parent = flow.parent(node)
         fmt_calls = []
         if isinstance(parent, ast.Attribute) and parent.attr == "format":
-            call = flow.parents.get(parent)
+            call = flow.parent(parent)
             if isinstance(call, ast.Call):
                 fmt_calls.append(call)
         else:

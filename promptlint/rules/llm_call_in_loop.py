@@ -92,7 +92,7 @@ class LLMCallInLoop(Rule):
     def _leaves_after(self, flow, node, loop) -> bool:
         """The loop ends once the call succeeds (a fallback / first-match loop), not one call per item."""
         child = node
-        p = flow.parents.get(node)
+        p = flow.parent(node)
         while p is not None:
             if type(p) is ast.Return:
                 return True
@@ -108,7 +108,7 @@ class LLMCallInLoop(Rule):
             if p is loop:
                 break
             child = p
-            p = flow.parents.get(p)
+            p = flow.parent(p)
         return False
 
 

@@ -228,7 +228,7 @@ class MissingOutputLimit(Rule):
         for site in flow.col.calls:
             ch = site.chain
             last = ch.rsplit(".", 1)[-1]
-            if not _LC_CLASSES.match(last):
+            if not last.startswith(("Chat", "AzureChat")) or not _LC_CLASSES.match(last):
                 continue
             q = flow.qualified(ch)
             if q != ch and "langchain" not in q:
@@ -265,15 +265,15 @@ class MissingOutputLimit(Rule):
         return names | self._module_facts(flow)[1]
 
     def _capped_after(self, flow, call, bound_names) -> bool:
-        p = flow.parents.get(call)
+        p = flow.parent(call)
         # ChatOpenAI(...).bind(max_tokens=...)
         if isinstance(p, ast.Attribute):
-            gp = flow.parents.get(p)
+            gp = flow.parent(p)
             if isinstance(gp, ast.Call) and any(k.arg in _LC_CAPS for k in gp.keywords):
                 return True
         # llm = ChatOpenAI(...); later llm.bind(max_tokens=...) / llm.max_tokens = ...
         while p is not None and not isinstance(p, ast.stmt):
-            p = flow.parents.get(p)
+            p = flow.parent(p)
         if isinstance(p, (ast.Assign, ast.AnnAssign)):
             targets = p.targets if isinstance(p, ast.Assign) else [p.target]
             for t in targets:

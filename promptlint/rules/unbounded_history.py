@@ -202,7 +202,7 @@ class UnboundedHistory(Rule):
                     return True
                 last = ch.rsplit(".", 1)[-1]
                 # an in-place trim (its value unused); `msgs = summarize(msgs)` is a reassignment (below)
-                if _TRIM.search(last) and type(flow.parents.get(n)) is ast.Expr:
+                if _TRIM.search(last) and type(flow.parent(n)) is ast.Expr:
                     if any(name == key for _k, _s, v in call_args(n) for name in flow.names_and_attrs(v)):
                         return True
                     if self_attr and ch.startswith("self."):

@@ -171,14 +171,14 @@ class UnboundedLLMLoop(Rule):
         """The LLM call of a retry-on-exception pattern: in a try body whose handler loops back."""
         for c in calls:
             child = c.node
-            p = flow.parents.get(child)
+            p = flow.parent(child)
             while p is not None and p is not loop and type(p) not in (ast.For, ast.AsyncFor, ast.While):
                 if isinstance(p, _TRY) and _in(child, p.body):
                     for h in p.handlers:
                         if not _Paths(flow, None).exits(h.body):
                             return c
                 child = p
-                p = flow.parents.get(p)
+                p = flow.parent(p)
         return None
 
     # ------------------------------------------------------------------------------------ decorators
