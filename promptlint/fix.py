@@ -298,7 +298,22 @@ class _PyTable:
                     self._fstring(text, begin, idx.offset(t.end[0], t.end[1] + 1))
 
     def _fstring(self, text: str, s0: int, s1: int):
-        self._from_cst(text[s0:s1], s0, alone=True)
+        # the extractor's string scanner knows f-string parts exactly (PEP 701 quotes too) and costs no libcst
+        # import; anything it does not read as exactly one token goes to libcst as before
+        from .extract.strscan import ScanError, scan_string
+
+        try:
+            tok = scan_string(text, s0)
+        except ScanError:
+            tok = None
+        if tok is None or tok.end != s1:
+            self._from_cst(text[s0:s1], s0, alone=True)
+            return
+        for part in tok.parts:
+            if part[0] == "lit":
+                self.regions.append(_PyRegion(part[1], part[2], tok.raw, tok.quote, True, tok.start, tok.end))
+            else:
+                self.exprs.append(_PyExpr(part[1], part[2], tok.quote))
 
     def _from_cst(self, text: str, base: int, alone: bool = False):
         import libcst as cst
