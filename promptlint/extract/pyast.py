@@ -12,6 +12,7 @@ characters) and, inside string expressions, from :mod:`promptlint.extract.strsca
 from __future__ import annotations
 
 import ast
+import re
 from typing import Optional
 
 from ..types import JOIN, PLACEHOLDER, LineIndex, Prompt, SourceFile
@@ -126,12 +127,14 @@ class Positions:
         self.text = text
         self.index = LineIndex(text)
         self._lines = None
+        # Python ends lines at "\r\n", "\n" and a lone "\r" (old Mac files, stray CRs): ast counts its lines so
+        self.starts = self.index.starts if "\r" not in text else [0] + [m.end() for m in re.finditer(r"\r\n?|\n", text)]
 
     def offset(self, lineno: int, col: int) -> int:
-        start = self.index.starts[lineno - 1]
+        start = self.starts[lineno - 1]
         if col == 0:
             return start
-        end = self.index.starts[lineno] if lineno < len(self.index.starts) else len(self.text)
+        end = self.starts[lineno] if lineno < len(self.starts) else len(self.text)
         line = self.text[start:end]
         if line.isascii():
             return start + col
