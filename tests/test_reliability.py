@@ -11,6 +11,7 @@ subprocess with a timeout; the rest run in-process.
 
 from __future__ import annotations
 
+import ast
 import errno
 import json
 import os
@@ -187,6 +188,25 @@ def test_empty_files_are_fine(tmp_path, run_cli, name):
     assert doc["files_scanned"] == 1 and doc["diagnostics"] == [] and doc["prompts"] == []
     r = run_cli("fix", "--unsafe-fixes", "--no-cache", name, cwd=tmp_path)
     assert r.exit_code == 0 and (tmp_path / name).read_bytes() in (b"", b"\n\n  \n")
+
+
+@pytest.mark.parametrize("layout", ["cr", "mixed"])
+def test_lone_cr_line_endings(tmp_path, run_cli, layout):
+    """Python ends lines at a lone CR too (old Mac files, stray CRs): ast's line numbers count them. Mapping
+    them with a LF-only line index crashed the whole run (IndexError)."""
+    src = PY_PROMPT.replace("\n", "\r") if layout == "cr" else "import os\r" + PY_PROMPT.replace("client = OpenAI()\n", "client = OpenAI()\r")
+    p = tmp_path / "mac.py"
+    p.write_bytes(src.encode("utf-8"))
+    rc, doc, err = check_json(run_cli, "mac.py", cwd=tmp_path)
+    assert rc == 1 and "internal error" not in err, err
+    (prompt,) = doc["prompts"]
+    assert prompt["tokens"] > 0
+    r = run_cli("fix", "--unsafe-fixes", "--no-cache", "mac.py", cwd=tmp_path)
+    assert r.exit_code == 0, r.stderr
+    fixed = p.read_bytes().decode("utf-8")
+    assert fixed == src.replace("assistant.   ", "assistant.").replace("Please note that you", "You")
+    ast_value = [n.value for n in ast.walk(ast.parse(fixed)) if isinstance(n, ast.Constant) and isinstance(n.value, str) and "briefly" in n.value]
+    assert ast_value == [PY_FIXED_TEXT]
 
 
 def test_latin1_cookie_is_read_and_fixed_in_latin1(tmp_path, run_cli):
