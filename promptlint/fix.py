@@ -1396,9 +1396,15 @@ def run_fix(paths, cfg, rules=None, unsafe: bool = False, write: bool = True, er
         else:
             try:
                 out = fix_source(src, cfg, rules, unsafe)
-            except RecursionError:
+            except Exception as exc:  # RecursionError, or a bug of ours: this file is not fixed, the run goes on
+                if os.environ.get("PROMPTLINT_DEBUG") and not isinstance(exc, RecursionError):
+                    raise
                 fr = lint_file(path, kind, cfg, rules)
                 out = FileOutcome(path, kind, original=src, text=src.text, first=fr, final=fr)
+                if not isinstance(exc, RecursionError):
+                    from .pipeline import internal_error_message
+
+                    out.errors.append(f"{path}: {internal_error_message(exc, 'fixing')}")
             if write and out.changed:
                 write_outcome(out)
                 if not out.written:

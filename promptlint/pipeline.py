@@ -378,6 +378,17 @@ def lint_file(path: str, kind: str, cfg, rules) -> FileResult:
         return lint_source(src, cfg, rules)
     except RecursionError:
         return FileResult(path, (), (_file_level(path, "syntax-error", "expression nesting too deep to analyse", cfg=cfg),))
+    except Exception as exc:  # a bug of ours costs this file, not the whole run (PROMPTLINT_DEBUG=1 raises)
+        if os.environ.get("PROMPTLINT_DEBUG"):
+            raise
+        if not any(r.name == "unreadable-file" for r in rules):
+            return FileResult(path, (), ())
+        return FileResult(path, (), (_file_level(path, "unreadable-file", internal_error_message(exc, "analysing"), cfg=cfg),))
+
+
+def internal_error_message(exc: BaseException, doing: str) -> str:
+    detail = (str(exc).splitlines() or [""])[0][:160]
+    return f"internal error while {doing} this file ({type(exc).__name__}{': ' + detail if detail else ''}); skipped, please report it"
 
 
 def run(paths, cfg, rules=None, errors=None, use_cache=None, jobs=None) -> RunResult:
