@@ -534,6 +534,34 @@ def test_a_worker_crash_costs_one_file_not_the_run(tmp_path, monkeypatch):
     assert all("crashed" in d.message for d in res.diagnostics if d.code == "PL001")
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_bug_of_ours_costs_one_file_not_the_run(tmp_path, run_cli, monkeypatch, jobs):
+    """An unexpected exception while analysing or fixing one file is a one-line finding for that file; the
+    other files are checked and fixed (PROMPTLINT_DEBUG=1 would raise it)."""
+    from promptlint.rules.whitespace_waste import WhitespaceWaste
+
+    for i in range(10):
+        (tmp_path / f"m{i}.py").write_text(PY_PROMPT, encoding="utf-8")
+    real = WhitespaceWaste.check
+
+    def buggy(self, prompt, ctx):
+        if prompt.path.endswith("m3.py"):
+            raise IndexError("list index out of range")
+        return real(self, prompt, ctx)
+
+    monkeypatch.setattr(WhitespaceWaste, "check", buggy)
+    monkeypatch.delenv("PROMPTLINT_DEBUG", raising=False)
+    rc, doc, err = check_json(run_cli, "-j", jobs, ".", cwd=tmp_path)
+    assert rc == 1 and "internal error:" not in err
+    (d,) = by_path(doc)["m3.py"]
+    assert d["code"] == "PL002" and d["message"] == "internal error while analysing this file (IndexError: list index out of range); skipped, please report it"
+    assert len(doc["prompts"]) == 9
+    r = run_cli("fix", "--unsafe-fixes", "--no-cache", ".", cwd=tmp_path)
+    assert r.exit_code == 1 and "promptlint: warning: m3.py: internal error while fixing this file (IndexError" in r.stderr
+    assert (tmp_path / "m3.py").read_text(encoding="utf-8") == PY_PROMPT
+    assert all(PY_FIXED_TEXT in (tmp_path / f"m{i}.py").read_text(encoding="utf-8") for i in range(10) if i != 3)
+
+
 def _many_files(root, n, body=PY_PROMPT):
     root.mkdir(parents=True, exist_ok=True)
     for i in range(n):
