@@ -312,6 +312,28 @@ def apply_directives(prompts, d, source: SourceFile):
     return out
 
 
+# Files (and notebooks' code) above this many characters are not analysed: the Python AST alone takes ~140
+# bytes per source character (a 50 MB generated module needed 7 GB), template maps one unit per character, and
+# no context window holds 5 MB of prompt. YAML and JSON have their own, lower limit (structured.MAX_CHARS).
+MAX_ANALYSED_CHARS = 5_000_000
+
+
+def too_large(path: str, kind: str, text: str, cfg, rules, what: str = "") -> Optional[FileResult]:
+    """The FileResult of a file too large to analyse (None when it is not): nothing for Python code that
+    certainly holds no LLM code (generated data), else a one-line finding."""
+    if len(text) <= MAX_ANALYSED_CHARS:
+        return None
+    if kind == "python":
+        from .extract.prefilter import maybe_llm_code
+
+        if not maybe_llm_code(text, cfg):
+            return FileResult(path)
+    if not any(r.name == "unreadable-file" for r in rules):
+        return FileResult(path)
+    size = f"{len(text) / 1e6:.1f} million characters{what}"
+    return FileResult(path, (), (_file_level(path, "unreadable-file", f"too large to analyse ({size}; the limit is {MAX_ANALYSED_CHARS / 1e6:g} million); skipped", cfg=cfg),))
+
+
 def lint_source(source: SourceFile, cfg, rules) -> FileResult:
     from .rules import ignored_for_path, registry
 
@@ -319,6 +341,10 @@ def lint_source(source: SourceFile, cfg, rules) -> FileResult:
         from .extract.notebook import lint_notebook
 
         return lint_notebook(source, cfg, rules)
+    if source.kind not in ("yaml", "json"):  # those skip big files themselves (data, not prompts)
+        big = too_large(source.path, source.kind, source.text, cfg, rules)
+        if big is not None:
+            return big
     reg = registry(cfg)
     d = _directives.parse(source.text, source.kind)
     try:

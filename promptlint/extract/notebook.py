@@ -283,6 +283,9 @@ def lint_notebook(source: SourceFile, cfg, rules) -> FileResult:
     except pipeline.ExtractError as exc:
         diag = pipeline._file_level(source.path, "syntax-error", exc.message, exc.line, exc.column, cfg)
         return FileResult(source.path, (), (diag,) if want_syntax else ())
+    big = pipeline.too_large(source.path, "python", "\n".join(c.code for c in cells), cfg, rules, " of code")
+    if big is not None:
+        return big
     good, bad = _check_cells(source, cells)
     diags = []
     if want_syntax:
