@@ -82,6 +82,7 @@ def test_unchanged_prompts_need_no_vocabulary(tmp_path, monkeypatch):
     f.write_text('msgs = [{"role": "user", "content": "Summarize the ticket for the on-call engineer."}]\n')
     cfg = cfgmod.load([str(tmp_path)], None, {"cache_dir": str(tmp_path / ".cache")})
     tokens.count_encoding.cache_clear()  # as in a fresh process: counts are remembered when first computed
+    tokens._known.clear()
     first = run([str(tmp_path)], cfg, use_cache=True, jobs=1)
     f.write_text("import os\n" + f.read_text())  # code changed, prompt text did not
     tokens.count_encoding.cache_clear()
