@@ -189,11 +189,6 @@ def plain_positional(call, index: int):
     return None
 
 
-def has_star(call) -> bool:
-    """Any ``*args`` or ``**kwargs`` argument."""
-    return any(type(a) is ast.Starred for a in call.args) or has_kwsplat(call)
-
-
 def elements(node) -> list:
     """The element expressions of a list/tuple/set display (a starred element gives its value)."""
     return [e.value if type(e) is ast.Starred else e for e in node.elts]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import ast
+from dataclasses import replace
 
 from ..extract.pyast import chain as _chain
 from ..flow import _DYNAMIC_CALLS, call_args, flow_for, is_str_const

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import ast
+import re
 
 from ..extract.pyast import chain as _chain
 from ..extract.pyast import has_kwsplat

@@ -242,13 +242,13 @@ class UnboundedHistory(Rule):
         n_msgs = 0
         known = True
         lo = hi = 0
-        for node, elements in appends:
-            if elements is None:
+        for node, added in appends:
+            if added is None:
                 known = False
                 continue
-            n_msgs += len(elements)
+            n_msgs += len(added)
             scope = flow.scope_of(node)
-            for el in elements:
+            for el in added:
                 a, b = self._static_range(ctx, flow, el, scope)
                 lo += a
                 hi += b

@@ -7,7 +7,7 @@ import ast
 from ..extract.pyast import chain as _chain
 from ..extract.pyast import has_kwsplat
 from ..extract.pyast import kw as _kw
-from ..flow import _FUNCS, _TRY, _Paths, _in, flow_for
+from ..flow import _FUNCS, _TRY, _in, _Paths, flow_for
 from .base import Docs, Examples, Rule
 
 
