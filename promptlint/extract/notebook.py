@@ -92,11 +92,18 @@ def parse_cells(source: SourceFile):
             src = "".join(src)
         if not isinstance(src, str) or not src.strip():
             continue
+        out.append((i, src))
+    from ..pipeline import MAX_ANALYSED_CHARS
+
+    if sum(len(src) for _i, src in out) > MAX_ANALYSED_CHARS:
+        return [Cell(i, src, src) for i, src in out]  # too large: reported by size, never parsed (ast would need GBs)
+    cells = []
+    for i, src in out:
         code = neutralise(src)
         if code is None:
             continue
-        out.append(Cell(i, src, code))
-    return out
+        cells.append(Cell(i, src, code))
+    return cells
 
 
 def _blank(line: str, indent: str) -> str:
@@ -265,7 +272,12 @@ def extract_prompts(source: SourceFile, cfg):
     """Prompts of a notebook (cell-located). Raises ExtractError for a broken notebook."""
     from . import python as pyx
 
-    cells, _bad = _check_cells(source, parse_cells(source))
+    from ..pipeline import MAX_ANALYSED_CHARS
+
+    cells = parse_cells(source)
+    if sum(len(c.code) for c in cells) > MAX_ANALYSED_CHARS:
+        return []
+    cells, _bad = _check_cells(source, cells)
     if not cells:
         return []
     j = _join(source, cells)
