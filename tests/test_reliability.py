@@ -229,6 +229,70 @@ def test_latin1_cookie_is_read_and_fixed_in_latin1(tmp_path, run_cli):
     assert 'SYSTEM = """Vous êtes un assistant utile, très poli.\nYou should answer briefly.\n"""' in text
 
 
+# --------------------------------------------------------------------------------------------- 50 MB
+
+
+_MEASURED = (
+    "import atexit, resource, sys\n"
+    "atexit.register(lambda: sys.stderr.write('\\nPEAK-RSS-KB %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+    "from promptlint.cli import main\n"
+    "main(sys.argv[1:])\n"
+)
+
+
+def _run_measured(args, cwd, timeout=300):
+    """(exit code, stdout, stderr, seconds, peak RSS in MB) of ``promptlint ARGS`` run in one process."""
+    env = dict(os.environ, PROMPTLINT_NO_CACHE="1")
+    t = time.monotonic()
+    r = subprocess.run([sys.executable, "-c", _MEASURED, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    elapsed = time.monotonic() - t
+    err, _, peak = r.stderr.rpartition("PEAK-RSS-KB ")
+    return r.returncode, r.stdout, err, elapsed, int(peak.split()[0]) / 1024
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="resource module")
+def test_50_mb_files_finish_fast_in_bounded_memory(tmp_path):
+    """A 50 MB generated module without LLM code is skipped (ast alone would need ~7 GB); 50 MB of Python with
+    LLM code, of prompt text or of notebook code is a one-line 'too large' finding; a notebook whose 50 MB are
+    cell outputs (images) is analysed as usual."""
+    mb = 50 * 1024 * 1024
+    (tmp_path / "data.py").write_text("DATA = [" + ", ".join(str(i) for i in range(mb // 7)) + "]\n", encoding="utf-8")
+    unit = PY_PROMPT.split("SYSTEM = ")[1]
+    (tmp_path / "calls.py").write_text(PY_PROMPT + ("SYSTEM = " + unit) * (mb // len(unit) + 1), encoding="utf-8")
+    line = "You are a helpful assistant. Please note that you should answer briefly.   \n"
+    (tmp_path / "huge.prompt.txt").write_text(line * (mb // len(line) + 1), encoding="utf-8")
+    cell = {"cell_type": "code", "metadata": {}, "execution_count": 1}
+    png = "iVBORw0KGgo" * (mb // 11 // 10 + 1)
+    nb = {
+        "cells": [dict(cell, source=PY_PROMPT, outputs=[{"output_type": "display_data", "metadata": {}, "data": {"image/png": png}}]) for _ in range(10)],
+        "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (tmp_path / "outputs.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    nb["cells"] = [dict(cell, source="x = 1\n" * (mb // 6), outputs=[])]
+    (tmp_path / "code.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    assert all(os.path.getsize(tmp_path / f) >= mb for f in os.listdir(tmp_path))
+    rc, out, err, seconds, rss = _run_measured(["check", "--format", "json", "-j", "1", "."], tmp_path)
+    assert rc == 1, err
+    doc = json.loads(out)
+    diags = by_path(doc)
+    assert "data.py" not in diags and "code.ipynb" not in diags  # no LLM code: nothing to say
+    for name in ("calls.py", "huge.prompt.txt"):
+        (d,) = diags[name]
+        assert d["code"] == "PL002" and d["message"].startswith("too large to analyse (5"), d
+    assert sum(1 for p in doc["prompts"] if p["path"] == "outputs.ipynb") == 10
+    print(f"\n50 MB files x5: {seconds:.1f} s, peak RSS {rss:.0f} MB")
+    assert seconds < 120, seconds
+    assert rss < 1500, rss
+    # fix does not trip over the one with LLM code either (and leaves it alone)
+    before = (tmp_path / "calls.py").stat().st_mtime_ns
+    rc, out, err, seconds, rss = _run_measured(["fix", "--unsafe-fixes", "calls.py"], tmp_path)
+    assert rc == 1 and "Traceback" not in err and "too large to analyse" in out, err[-1000:]
+    assert (tmp_path / "calls.py").stat().st_mtime_ns == before
+    assert seconds < 60 and rss < 1000, (seconds, rss)
+
+
 # ---------------------------------------------------------------------------------------- deep nesting
 
 DEEP = {
