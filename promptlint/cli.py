@@ -45,7 +45,7 @@ def _run_options() -> dict:
     return (ctx.obj or {}) if ctx is not None and isinstance(ctx.obj, dict) else {}
 
 
-def _run(paths, cfg):
+def _run(paths, cfg, resolve=False):
     from .pipeline import run
 
     errors = []
@@ -54,7 +54,7 @@ def _run(paths, cfg):
         from dataclasses import replace
 
         cfg = replace(cfg, cache_dir=opts["cache_dir"])
-    result = run(paths, cfg, errors=errors, use_cache=False if opts.get("no_cache") else None, jobs=opts.get("jobs"))
+    result = run(paths, cfg, errors=errors, use_cache=False if opts.get("no_cache") else None, jobs=opts.get("jobs"), resolve=resolve)
     for e in errors:
         click.echo(f"promptlint: warning: {e}", err=True)
     if errors and not result.files_scanned:
@@ -140,9 +140,7 @@ def check(paths, config_path, model, fmt, select, ignore, extend_select, fail_on
         report = _run_fix(paths, cfg, unsafe_fixes, write=True)
         result = report.result
     else:
-        from .fix import resolve_result
-
-        result = resolve_result(_run(paths, cfg), cfg)  # fixable = what `fix` can write, edits encoded
+        result = _run(paths, cfg, resolve=True)  # fixable = what `fix` can write, edits encoded
     if write_baseline:
         _write_baseline(write_baseline, result)
     if bl is not None:

@@ -1308,43 +1308,6 @@ def resolve_file(source: SourceFile, prompts, diagnostics, cfg, verify_fixes: bo
     return out
 
 
-def resolve_result(result: RunResult, cfg) -> RunResult:
-    """``check``: mark as fixable only what ``fix`` can write, with the encoded edits."""
-    from .discover import kind_of
-    from .pipeline import read_source
-
-    from .rules import registry
-
-    reg = registry(cfg)
-    by_path = {}
-    replaced = {}
-    for d in result.diagnostics:
-        if d.fix is None:
-            continue
-        rule = reg.get(d.code)
-        if rule is not None and rule.scope == "project":
-            replaced[id(d)] = replace(d, fix=None)  # `fix` works file by file: project-wide fixes are not applied
-        else:
-            by_path.setdefault(d.path, []).append(d)
-    if not by_path and not replaced:
-        return result
-    for path, diags in by_path.items():
-        src = read_source(path, kind_of(path) or "text")
-        if isinstance(src, str):
-            for d in diags:
-                replaced[id(d)] = replace(d, fix=None)
-            continue
-        prompts = [p for p in result.prompts if p.path == path]
-        try:
-            new = resolve_file(src, prompts, diags, cfg)
-        except Exception:
-            new = [replace(d, fix=None) for d in diags]
-        for d, n in zip(diags, new):
-            replaced[id(d)] = n
-    result.diagnostics = [replaced.get(id(d), d) for d in result.diagnostics]
-    return result
-
-
 def encode_file(source: SourceFile, text: str) -> bytes:
     data = text.encode(source.encoding)
     return (b"\xef\xbb\xbf" if source.bom else b"") + data
@@ -1534,7 +1497,6 @@ __all__ = [
     "apply_edits",
     "fix_source",
     "resolve_file",
-    "resolve_result",
     "run_fix",
     "verify",
     "write_outcome",

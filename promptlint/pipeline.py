@@ -394,14 +394,17 @@ def lint_source(source: SourceFile, cfg, rules) -> FileResult:
     return FileResult(source.path, tuple(prompts), tuple(kept), suppressed)
 
 
-def lint_file(path: str, kind: str, cfg, rules) -> FileResult:
+def lint_file(path: str, kind: str, cfg, rules, resolve: bool = False) -> FileResult:
+    """``resolve``: fixes carry the encoded edits ``fix`` would write, and a fix that cannot be written safely
+    is dropped (what ``check`` shows as fixable). Done here, per file, so it is cached and runs in parallel."""
     src = read_source(path, kind)
     if isinstance(src, str):
         if any(r.name == "unreadable-file" for r in rules):
             return FileResult(path, (), (_file_level(path, "unreadable-file", src, cfg=cfg),))
         return FileResult(path, (), ())
     try:
-        return lint_source(src, cfg, rules)
+        fr = lint_source(src, cfg, rules)
+        return _resolved(src, fr, cfg) if resolve else fr
     except RecursionError:
         return FileResult(path, (), (_file_level(path, "syntax-error", "expression nesting too deep to analyse", cfg=cfg),))
     except Exception as exc:  # a bug of ours costs this file, not the whole run (PROMPTLINT_DEBUG=1 raises)
@@ -412,14 +415,31 @@ def lint_file(path: str, kind: str, cfg, rules) -> FileResult:
         return FileResult(path, (), (_file_level(path, "unreadable-file", internal_error_message(exc, "analysing"), cfg=cfg),))
 
 
+def _resolved(src: SourceFile, fr: FileResult, cfg) -> FileResult:
+    if not any(d.fix is not None for d in fr.diagnostics):
+        return fr
+    from dataclasses import replace
+
+    from .fix import resolve_file
+
+    try:
+        diags = resolve_file(src, fr.prompts, fr.diagnostics, cfg)
+    except Exception:  # a host the fixer cannot read: the findings stay, not fixable
+        if os.environ.get("PROMPTLINT_DEBUG"):
+            raise
+        diags = [replace(d, fix=None) if d.fix is not None else d for d in fr.diagnostics]
+    return replace(fr, diagnostics=tuple(diags))
+
+
 def internal_error_message(exc: BaseException, doing: str) -> str:
     detail = (str(exc).splitlines() or [""])[0][:160]
     return f"internal error while {doing} this file ({type(exc).__name__}{': ' + detail if detail else ''}); skipped, please report it"
 
 
-def run(paths, cfg, rules=None, errors=None, use_cache=None, jobs=None) -> RunResult:
+def run(paths, cfg, rules=None, errors=None, use_cache=None, jobs=None, resolve: bool = False) -> RunResult:
     """Lint PATHS. With the configured rule set, results are cached and files are linted in parallel;
-    with explicit ``rules`` (tests, the fixer's verification) everything runs in this process, uncached."""
+    with explicit ``rules`` (tests, the fixer's verification) everything runs in this process, uncached.
+    ``resolve``: see ``lint_file`` (project-wide fixes are dropped: ``fix`` works file by file)."""
     from .discover import discover
     from .rules import enabled_rules
     from .runner import lint_files
@@ -432,7 +452,7 @@ def run(paths, cfg, rules=None, errors=None, use_cache=None, jobs=None) -> RunRe
     result.files_scanned = len(files)
     if use_cache is None:
         use_cache = not explicit and os.environ.get("PROMPTLINT_NO_CACHE", "") in ("", "0")
-    file_results = lint_files(files, cfg, rules, use_cache=use_cache and not explicit, jobs=1 if explicit else jobs)
+    file_results = lint_files(files, cfg, rules, use_cache=use_cache and not explicit, jobs=1 if explicit else jobs, resolve=resolve)
     for fr in file_results:
         result.prompts.extend(fr.prompts)
         result.diagnostics.extend(fr.diagnostics)
@@ -440,7 +460,12 @@ def run(paths, cfg, rules=None, errors=None, use_cache=None, jobs=None) -> RunRe
     for r in rules:
         if r.scope == "project":
             project.extend(r.check_project(result.prompts, cfg))
-    result.diagnostics.extend(_suppress_project(project, rules, cfg))
+    project = _suppress_project(project, rules, cfg)
+    if resolve:
+        from dataclasses import replace
+
+        project = [replace(d, fix=None) if d.fix is not None else d for d in project]
+    result.diagnostics.extend(project)
     return result
 
 

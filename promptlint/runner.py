@@ -57,12 +57,12 @@ def _rules_fingerprint(rules, cfg) -> str:
 
 
 class Cache:
-    def __init__(self, cfg, rules):
+    def __init__(self, cfg, rules, resolve: bool = False):
         from .config import fingerprint
 
         base = cfg.cache_dir if os.path.isabs(cfg.cache_dir) else os.path.join(cfg.root, cfg.cache_dir)
         self.dir = base
-        key = hashlib.sha256(f"{_code_fingerprint()}:{fingerprint(cfg)}:{_rules_fingerprint(rules, cfg)}:{os.getcwd()}".encode()).hexdigest()[:20]
+        key = hashlib.sha256(f"{_code_fingerprint()}:{fingerprint(cfg)}:{_rules_fingerprint(rules, cfg)}:{os.getcwd()}:{resolve}".encode()).hexdigest()[:20]
         self.path = os.path.join(base, f"results-{key}.pickle")
         self.entries = {}
         self.dirty = False
@@ -147,7 +147,7 @@ def _stat(path):
     return (st.st_size, st.st_mtime_ns)
 
 
-def _init_worker(cfg):
+def _init_worker(cfg, resolve=False):
     import signal
 
     from .rules import enabled_rules
@@ -159,6 +159,7 @@ def _init_worker(cfg):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _WORKER["cfg"] = cfg
     _WORKER["rules"] = enabled_rules(cfg)
+    _WORKER["resolve"] = resolve
 
 
 def _work(chunk):
@@ -166,7 +167,8 @@ def _work(chunk):
 
     cfg = _WORKER["cfg"]
     rules = _WORKER["rules"]
-    return [(i, lint_file(path, kind, cfg, rules)) for i, path, kind in chunk]
+    resolve = _WORKER["resolve"]
+    return [(i, lint_file(path, kind, cfg, rules, resolve)) for i, path, kind in chunk]
 
 
 def _default_jobs() -> int:
@@ -180,10 +182,10 @@ class _Pool:
     """A process pool that, when the run is interrupted (Ctrl-C, SIGTERM, an error), cancels the queued chunks
     and stops its workers at once instead of finishing every chunk first."""
 
-    def __init__(self, workers, ctx, cfg):
+    def __init__(self, workers, ctx, cfg, resolve=False):
         from concurrent.futures import ProcessPoolExecutor
 
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(cfg,))
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(cfg, resolve))
 
     def __enter__(self):
         return self
@@ -228,7 +230,7 @@ class _Pool:
         return False
 
 
-def _retry_lost(lost, cfg, ctx, jobs, results):
+def _retry_lost(lost, cfg, ctx, jobs, results, resolve=False):
     """Files whose worker died (a native crash, the OOM killer): lint them again in a fresh pool. When that
     pool breaks too, the files that were running (the first unfinished ones, at most one per worker plus one
     queued) are each retried alone; the rest go on in parallel. Only a file that kills its own process is
@@ -237,7 +239,7 @@ def _retry_lost(lost, cfg, ctx, jobs, results):
 
     def attempt(group, workers):
         failed = []
-        with _Pool(workers, ctx, cfg) as pool:
+        with _Pool(workers, ctx, cfg, resolve) as pool:
             futures = list(zip(group, pool.submit_all(_work, [[item] for item in group])))
             for item, fut in futures:
                 try:
@@ -246,7 +248,7 @@ def _retry_lost(lost, cfg, ctx, jobs, results):
                     failed.append(item)
         return failed
 
-    _init_worker(cfg)  # warm this process once: each fresh pool forks it with imports and tokenizers loaded
+    _init_worker(cfg, resolve)  # warm this process once: each fresh pool forks it with imports and tokenizers loaded
     try:
         from .pipeline import lint_source
         from .types import SourceFile
@@ -273,13 +275,13 @@ def _crashed(path, cfg) -> FileResult:
     return FileResult(path, (), (_file_level(path, "syntax-error", "the analysis crashed on this file (its worker process died); not analysed", cfg=cfg),))
 
 
-def lint_files(files, cfg, rules, use_cache=True, jobs=None) -> list:
+def lint_files(files, cfg, rules, use_cache=True, jobs=None, resolve=False) -> list:
     """FileResults for [(path, kind)], in the same order."""
     from .pipeline import lint_file
 
     results: list = [None] * len(files)
     lost = []
-    cache = Cache(cfg, rules) if use_cache else None
+    cache = Cache(cfg, rules, resolve) if use_cache else None
     counts_path = os.path.join(cache.dir, "token-counts.pickle") if cache is not None else None
     if counts_path:
         from . import tokens
@@ -308,7 +310,7 @@ def lint_files(files, cfg, rules, use_cache=True, jobs=None) -> list:
 
         size = max(1, min(32, len(todo) // (jobs * 4) or 1))
         chunks = [todo[k : k + size] for k in range(0, len(todo), size)]
-        with _Pool(min(jobs, len(chunks)), ctx, cfg) as pool:
+        with _Pool(min(jobs, len(chunks)), ctx, cfg, resolve) as pool:
             futures = list(zip(chunks, pool.submit_all(_work, chunks)))
             for chunk, fut in futures:
                 try:
@@ -319,10 +321,10 @@ def lint_files(files, cfg, rules, use_cache=True, jobs=None) -> list:
                 for i, fr in done:
                     results[i] = fr
         if lost:
-            _retry_lost(lost, cfg, ctx, jobs, results)
+            _retry_lost(lost, cfg, ctx, jobs, results, resolve)
     else:
         for i, path, kind in todo:
-            results[i] = lint_file(path, kind, cfg, rules)
+            results[i] = lint_file(path, kind, cfg, rules, resolve)
     if cache is not None:
         retried = {item[0] for item in lost}  # a crash may be the machine's (out of memory): not cached
         for i, path, _kind in todo:

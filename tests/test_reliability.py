@@ -579,13 +579,13 @@ def test_a_worker_crash_costs_one_file_not_the_run(tmp_path, monkeypatch):
         (tmp_path / f"m{i:02}.py").write_text(PY_PROMPT.replace("briefly", f"briefly {i}"), encoding="utf-8")
     real = pipeline.lint_file
 
-    def crashing(path, kind, cfg, rules):
+    def crashing(path, kind, cfg, rules, *rest):
         if path.endswith(("m05.py", "m17.py")):
             import faulthandler
 
             faulthandler.disable()  # pytest's handler would print the (expected) crash
             os.kill(os.getpid(), signal.SIGSEGV)
-        return real(path, kind, cfg, rules)
+        return real(path, kind, cfg, rules, *rest)
 
     monkeypatch.setattr(pipeline, "lint_file", crashing)  # inherited by the forked workers
     cfg = cfgmod.load([str(tmp_path)])

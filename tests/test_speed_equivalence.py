@@ -46,6 +46,44 @@ def test_prefilter_cache_and_workers_change_nothing(tree, monkeypatch, tmp_path)
     assert _snapshot(run(paths, cfg, use_cache=False, jobs=1)) == plain
 
 
+def test_resolved_fixes_are_the_same_cached_and_parallel(tree, monkeypatch, tmp_path):
+    """`check` resolves each fix (the encoded edits `fix` would write, verified) per file, in the workers and
+    in the cache: the same as resolving after a plain run, and a warm run resolves nothing again."""
+    from promptlint import fix, pipeline
+    from promptlint.pipeline import read_source
+
+    cfg = cfgmod.load([str(tree)], None, {"cache_dir": str(tmp_path / "cache")})
+    paths = [str(tree)]
+    raw = run(paths, cfg, use_cache=False, jobs=1)
+    serial = []
+    for path in sorted({d.path for d in raw.diagnostics}):
+        diags = [d for d in raw.diagnostics if d.path == path]
+        src = read_source(path, "notebook" if path.endswith(".ipynb") else "python" if path.endswith(".py") else "text")
+        if isinstance(src, str) or not any(d.fix for d in diags):
+            serial.extend(diags)
+        else:
+            serial.extend(fix.resolve_file(src, [p for p in raw.prompts if p.path == path], diags, cfg))
+    expected = sorted((d.path, d.start, d.end, d.code, d.message, d.tokens_wasted, repr(d.fix)) for d in serial if d.path.endswith(".py"))
+    assert any(d.fix is not None and d.fix.edits for d in serial), "the tree must hold fixable findings"
+
+    def py_only(res):
+        return [t for t in _snapshot(res)[1] if t[0].endswith(".py")]
+
+    assert py_only(run(paths, cfg, use_cache=False, jobs=1, resolve=True)) == expected
+    assert py_only(run(paths, cfg, use_cache=False, jobs=2, resolve=True)) == expected
+    assert py_only(run(paths, cfg, use_cache=True, jobs=2, resolve=True)) == expected  # cold: writes the cache
+
+    def no_resolving(*a, **k):
+        raise AssertionError("a warm run must not resolve fixes again")
+
+    monkeypatch.setattr(fix, "resolve_file", no_resolving)
+    monkeypatch.setattr(pipeline, "lint_source", no_resolving)
+    assert py_only(run(paths, cfg, use_cache=True, jobs=1, resolve=True)) == expected  # warm: all from the cache
+    # the unresolved results are cached apart (a `report` run never reads `check`'s entries)
+    monkeypatch.undo()
+    assert _snapshot(run(paths, cfg, use_cache=True, jobs=1)) == _snapshot(raw)
+
+
 def test_cache_notices_changed_files(tmp_path):
     f = tmp_path / "a.py"
     f.write_text('msgs = [{"role": "user", "content": "Say hello to the user."}]\n')
