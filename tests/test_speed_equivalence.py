@@ -101,6 +101,9 @@ def test_prefilter_rules_out_plain_code_but_not_llm_code():
 
     plain = 'import os\n\ndef main():\n    """Docs."""\n    return os.path.join("a", "b")\n'
     assert not maybe_llm_code(plain)
+    # a prompt-like name bound to a value that holds no string is not a trace of a prompt
+    for code in ["event_prompt: Optional[str] = None", "system_id = 0", "PROMPTS = []  # filled later", "def f(prompt: str = None): pass"]:
+        assert not maybe_llm_code(code), code
     for code in [
         'client.chat.completions.create(model="gpt-4o", messages=m)',
         'x = {"role": "user", "content": c}',
@@ -108,6 +111,9 @@ def test_prefilter_rules_out_plain_code_but_not_llm_code():
         "llm = ChatOpenAI(model='gpt-4o')",
         "chain.invoke(x)",
         "agent = Agent(llm=my_llm)",
+        "event_prompt: Optional[str] = None\nevent_prompt = 'You are nice.'",
+        "SYSTEM = (\n    'You are nice.'\n)",
+        "PROMPT = HEADER + 'Answer briefly.'",
     ]:
         assert maybe_llm_code(code), code
 

@@ -50,7 +50,10 @@ _CHECKS = [
     ),
     (("invoke", "predict", "stream", "complete", "chat", "batch", "call_as_llm"), re.compile(r"\.\s*" + _METHODS + r"\s*\("), False),
 ]
-_NAME_BIND = {w: re.compile(w + r"\w*\s*(?::=|(?::[^=\n]*)?\+?=(?!=))") for w in _NAME_WORDS}
+# a prompt-like name bound to something that may hold a string; `event_prompt: Optional[str] = None`, `= 0`,
+# `= []` cannot (a later `event_prompt = "..."` is a binding of its own)
+_TRIVIAL_VALUE = r"(?!\s*(?:none|true|false|-?\d[\w.]*|\[\]|\{\}|\(\))\s*(?:[),;#]|$))"
+_NAME_BIND = {w: re.compile(w + r"\w*\s*(?::=|(?::[^=\n]*)?\+?=(?!=))" + _TRIVIAL_VALUE, re.M) for w in _NAME_WORDS}
 
 _CACHE: dict = {}
 
