@@ -77,15 +77,42 @@ def kind_of(path: str) -> Optional[str]:
     return _EXT_KIND.get(ext)
 
 
+_GLOB_CACHE: dict = {}
+
+
+def _compiled(globs):
+    """(pattern over the relative path, pattern over the base name, folder needles) for a glob list: one regex
+    per list instead of fnmatch per glob and file (discovery is most of a warm run)."""
+    key = tuple(globs)
+    c = _GLOB_CACHE.get(key)
+    if c is None:
+        rel, base, needles = [], [], []
+        for g in key:
+            rel.append(fnmatch.translate(g))
+            base.append(fnmatch.translate(g))
+            if g.startswith("**/"):
+                rel.append(fnmatch.translate(g[3:]))
+            if g.endswith("/**"):
+                needles.append("/" + g[:-3] + "/")
+        rx = re.compile("|".join(rel)) if rel else None
+        bx = re.compile("|".join(base)) if base else None
+        c = _GLOB_CACHE[key] = (rx, bx, tuple(needles))
+    return c
+
+
 def _match_any(rel: str, globs) -> bool:
-    base = rel.rsplit("/", 1)[-1]
-    for g in globs:
-        if fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(base, g):
-            return True
-        if g.startswith("**/") and (fnmatch.fnmatch(rel, g[3:])):
-            return True
-        if g.endswith("/**") and ("/" + rel).find("/" + g[:-3] + "/") != -1:
-            return True
+    """Does ``rel`` (or its base name) match one of ``globs`` (fnmatch; ``**/x`` also matches at the top,
+    ``x/**`` anything under a folder ``x``)?"""
+    if not globs:
+        return False
+    rx, bx, needles = _compiled(globs)
+    if rx is not None and rx.match(rel):
+        return True
+    if bx is not None and bx.match(rel.rsplit("/", 1)[-1]):
+        return True
+    if needles:
+        slashed = "/" + rel
+        return any(n in slashed for n in needles)
     return False
 
 
@@ -192,6 +219,7 @@ def _walk(top: str, cfg, exclude, seen, errors):
             continue  # symlink loop or a folder reached twice
         visited_dirs.add(real)
         pushed = cfg.respect_gitignore and ignore.load(d)
+        rel_dir = _rel_to_root(d, cfg)
         try:
             with os.scandir(d) as it:
                 entries = sorted(it, key=lambda e: e.name)
@@ -206,7 +234,7 @@ def _walk(top: str, cfg, exclude, seen, errors):
                 is_dir = e.is_dir()
             except OSError:
                 is_dir = False  # a symlink loop: reading it reports the problem
-            rel = _rel_to_root(path, cfg)
+            rel = e.name if rel_dir == "." else rel_dir + "/" + e.name
             if is_dir:
                 if e.name in SKIP_DIRS or e.name.endswith(".egg-info"):
                     continue
@@ -230,8 +258,8 @@ def _walk(top: str, cfg, exclude, seen, errors):
                 continue  # prompts/README.md documents the prompts; it is not one
             if cfg.include and not _match_any(rel, cfg.include) and not in_globs:
                 continue
-            try:
-                key = os.path.realpath(path)
+            try:  # the folder's real path is known: only a symlinked file needs resolving
+                key = os.path.realpath(path) if e.is_symlink() else os.path.join(real, e.name)
             except OSError:
                 key = path
             if key in seen:

@@ -461,6 +461,10 @@ def run(paths, cfg, rules=None, errors=None, use_cache=None, jobs=None, resolve:
         if r.scope == "project":
             project.extend(r.check_project(result.prompts, cfg))
     project = _suppress_project(project, rules, cfg)
+    if use_cache and not explicit:
+        from .runner import save_counts
+
+        save_counts(cfg)
     if resolve:
         from dataclasses import replace
 

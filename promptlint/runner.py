@@ -60,7 +60,7 @@ class Cache:
     def __init__(self, cfg, rules, resolve: bool = False):
         from .config import fingerprint
 
-        base = cfg.cache_dir if os.path.isabs(cfg.cache_dir) else os.path.join(cfg.root, cfg.cache_dir)
+        base = cache_base(cfg)
         self.dir = base
         key = hashlib.sha256(f"{_code_fingerprint()}:{fingerprint(cfg)}:{_rules_fingerprint(rules, cfg)}:{os.getcwd()}:{resolve}".encode()).hexdigest()[:20]
         self.path = os.path.join(base, f"results-{key}.pickle")
@@ -168,7 +168,11 @@ def _work(chunk):
     cfg = _WORKER["cfg"]
     rules = _WORKER["rules"]
     resolve = _WORKER["resolve"]
-    return [(i, lint_file(path, kind, cfg, rules, resolve)) for i, path, kind in chunk]
+    from . import tokens
+
+    tokens.new_known_counts()  # counts inherited from the parent by fork are the parent's already
+    done = [(i, lint_file(path, kind, cfg, rules, resolve)) for i, path, kind in chunk]
+    return done, tokens.new_known_counts()
 
 
 def _default_jobs() -> int:
@@ -237,13 +241,17 @@ def _retry_lost(lost, cfg, ctx, jobs, results, resolve=False):
     left out, as a one-line finding."""
     from concurrent.futures.process import BrokenProcessPool
 
+    from . import tokens
+
     def attempt(group, workers):
         failed = []
         with _Pool(workers, ctx, cfg, resolve) as pool:
             futures = list(zip(group, pool.submit_all(_work, [[item] for item in group])))
             for item, fut in futures:
                 try:
-                    results[item[0]] = fut.result()[0][1]
+                    done, counts = fut.result()
+                    results[item[0]] = done[0][1]
+                    tokens.add_known_counts(counts)
                 except BrokenProcessPool:
                     failed.append(item)
         return failed
@@ -281,12 +289,11 @@ def lint_files(files, cfg, rules, use_cache=True, jobs=None, resolve=False) -> l
 
     results: list = [None] * len(files)
     lost = []
-    cache = Cache(cfg, rules, resolve) if use_cache else None
-    counts_path = os.path.join(cache.dir, "token-counts.pickle") if cache is not None else None
-    if counts_path:
-        from . import tokens
+    from . import tokens
 
-        tokens.load_known_counts(counts_path)
+    cache = Cache(cfg, rules, resolve) if use_cache else None
+    if cache is not None:
+        tokens.load_known_counts(counts_file(cfg))
     todo = []
     stats = {}
     for i, (path, kind) in enumerate(files):
@@ -314,12 +321,13 @@ def lint_files(files, cfg, rules, use_cache=True, jobs=None, resolve=False) -> l
             futures = list(zip(chunks, pool.submit_all(_work, chunks)))
             for chunk, fut in futures:
                 try:
-                    done = fut.result()
+                    done, counts = fut.result()
                 except BrokenProcessPool:
                     lost.extend(chunk)  # a worker died (a native crash, the OOM killer): retry its files alone
                     continue
                 for i, fr in done:
                     results[i] = fr
+                tokens.add_known_counts(counts)
         if lost:
             _retry_lost(lost, cfg, ctx, jobs, results, resolve)
     else:
@@ -331,6 +339,21 @@ def lint_files(files, cfg, rules, use_cache=True, jobs=None, resolve=False) -> l
             if i not in retried:
                 cache.store(path, results[i], stats.get(i))
         cache.save()
-        if counts_path and os.path.isdir(cache.dir):
-            tokens.save_known_counts(counts_path)
     return results
+
+
+def cache_base(cfg) -> str:
+    return cfg.cache_dir if os.path.isabs(cfg.cache_dir) else os.path.join(cfg.root, cfg.cache_dir)
+
+
+def counts_file(cfg) -> str:
+    """Token counts remembered across runs (by text hash): a run whose prompts did not change needs no
+    vocabulary. Saved by ``pipeline.run`` after the project-wide rules, which count too."""
+    return os.path.join(cache_base(cfg), "token-counts.pickle")
+
+
+def save_counts(cfg) -> None:
+    from . import tokens
+
+    if os.path.isdir(cache_base(cfg)):
+        tokens.save_known_counts(counts_file(cfg))

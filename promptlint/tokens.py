@@ -231,6 +231,7 @@ def get_encoding(name: str):
 # prompts did not change -- a pre-commit run on a file where only code changed -- never loads a vocabulary.
 _known: dict = {}
 _known_dirty = False
+_new_known: dict = {}
 
 
 def _text_key(text: str, encoding: str) -> bytes:
@@ -247,6 +248,20 @@ def load_known_counts(path: str) -> None:
     except Exception:
         pass
     _known_dirty = False
+
+
+def new_known_counts() -> dict:
+    """The counts this process made since the last call (a worker hands them to the parent, which saves)."""
+    global _new_known
+    out, _new_known = _new_known, {}
+    return out
+
+
+def add_known_counts(counts: dict) -> None:
+    global _known_dirty
+    if counts:
+        _known.update(counts)
+        _known_dirty = True
 
 
 def save_known_counts(path: str, limit: int = 200_000) -> None:
@@ -270,7 +285,7 @@ def count_encoding(text: str, encoding: str) -> int:
     n = _known.get(key)
     if n is None:
         n = len(get_encoding(encoding).encode_ordinary(text))
-        _known[key] = n
+        _known[key] = _new_known[key] = n
         _known_dirty = True
     return n
 

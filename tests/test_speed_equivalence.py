@@ -139,3 +139,41 @@ def test_unchanged_prompts_need_no_vocabulary(tmp_path, monkeypatch):
     second = run([str(tmp_path)], cfg, use_cache=True, jobs=1)
     assert [p.tokens for p in second.prompts] == [p.tokens for p in first.prompts]
     tokens.count_encoding.cache_clear()
+
+
+def test_counts_made_in_workers_and_project_rules_are_remembered(tmp_path, monkeypatch):
+    """Workers hand their counts to the parent, and the project-wide rules' counts are saved too: a second
+    run over changed code (same prompts) in a pool loads no vocabulary at all."""
+    from promptlint import tokens
+
+    shared = (
+        "You are a careful assistant for Acme Outdoor Supply, an online store for camping, hiking and climbing gear. "
+        "Never make up order numbers, tracking numbers, delivery dates or prices; if something is not in the context, "
+        "say that you do not know and offer to hand the ticket to a human agent. Keep every answer short and polite."
+    )
+    for i in range(12):
+        (tmp_path / f"m{i}.py").write_text(
+            f'msgs = [{{"role": "system", "content": "{shared}"}}, {{"role": "user", "content": "Summarize ticket {i} for the on-call engineer."}}]\n'
+        )
+    cfg = cfgmod.load([str(tmp_path)], None, {"cache_dir": str(tmp_path / ".cache")})
+    tokens.count_encoding.cache_clear()
+    tokens._known.clear()
+    first = run([str(tmp_path)], cfg, use_cache=True, jobs=2)
+    assert any(d.rule == "repeated-block" for d in first.diagnostics), "the project-wide rule must count something"
+    for i in range(12):
+        f = tmp_path / f"m{i}.py"
+        f.write_text("import os\n" + f.read_text())
+    tokens.count_encoding.cache_clear()
+    tokens._known.clear()
+
+    def no_vocab(name):
+        raise AssertionError("vocabulary loaded although every count was known")
+
+    monkeypatch.setattr(tokens, "get_encoding", no_vocab)  # inherited by the forked workers
+    second = run([str(tmp_path)], cfg, use_cache=True, jobs=2)
+    assert sorted(p.tokens for p in second.prompts) == sorted(p.tokens for p in first.prompts)
+    def blocks(res):  # the files gained a line: compare what was found, not where
+        return sorted((os.path.basename(d.path), d.message.split(" is also in ")[0]) for d in res.diagnostics if d.rule == "repeated-block")
+
+    assert blocks(second) == blocks(first)
+    tokens.count_encoding.cache_clear()
