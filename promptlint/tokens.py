@@ -284,7 +284,11 @@ def count_encoding(text: str, encoding: str) -> int:
     key = _text_key(text, encoding)
     n = _known.get(key)
     if n is None:
-        n = len(get_encoding(encoding).encode_ordinary(text))
+        from . import fastbpe
+
+        n = fastbpe.count(text, encoding)  # ASCII text: exact, without building tiktoken's encoder
+        if n is None:
+            n = len(get_encoding(encoding).encode_ordinary(text))
         _known[key] = _new_known[key] = n
         _known_dirty = True
     return n
