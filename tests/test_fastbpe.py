@@ -101,7 +101,7 @@ def test_ascii_counts_need_no_tiktoken_encoder(tmp_path, monkeypatch):
     text = "Summarize the ticket in two sentences."
     exact = _exact(text, "o200k_base")
     assert fastbpe.count(text, "o200k_base") == exact
-    assert glob.glob(str(tmp_path / "o200k_base-*-ascii-*.marshal"))
+    assert glob.glob(str(tmp_path / "o200k_base-ascii-*.marshal"))
     monkeypatch.setattr(fastbpe, "_tables", {})
 
     def no_full_vocabulary(*a, **k):
@@ -119,8 +119,24 @@ def test_a_corrupt_cached_table_is_rebuilt(tmp_path, monkeypatch):
     monkeypatch.setenv("PROMPTLINT_VOCAB_CACHE", str(tmp_path))
     monkeypatch.setattr(fastbpe, "_tables", {})
     fastbpe.count("hi", "cl100k_base")
-    (path,) = glob.glob(str(tmp_path / "cl100k_base-*-ascii-*.marshal"))
+    (path,) = glob.glob(str(tmp_path / "cl100k_base-ascii-*.marshal"))
     with open(path, "wb") as fh:
         fh.write(b"\x00garbage")
     monkeypatch.setattr(fastbpe, "_tables", {})
     assert fastbpe.count("Summarize the ticket in two sentences.", "cl100k_base") == _exact("Summarize the ticket in two sentences.", "cl100k_base")
+
+
+def test_table_follows_tiktokens_definition(tmp_path, monkeypatch):
+    """The cached table is tied to tiktoken's installed definition file; a tiktoken whose pattern differs
+    from the one translated here gets no fast path (tiktoken counts)."""
+    monkeypatch.setenv("PROMPTLINT_VOCAB_CACHE", str(tmp_path))
+    monkeypatch.setattr(fastbpe, "_tables", {})
+    assert fastbpe._table("o200k_base") is not None
+    assert fastbpe._load_table("o200k_base", fastbpe._definition_stamp()) is not None
+    assert fastbpe._load_table("o200k_base", "another tiktoken") is None  # upgraded: checked again
+    monkeypatch.setattr(fastbpe, "_tables", {})
+    monkeypatch.setattr(fastbpe, "_definition_stamp", lambda: "another tiktoken")
+    real_spec = fastbpe._spec
+    monkeypatch.setattr(fastbpe, "_spec", lambda name: ("(?:a new pattern)", real_spec(name)[1]))
+    assert fastbpe._table("o200k_base") is None
+    assert fastbpe.count("hello world", "o200k_base") is None
