@@ -177,3 +177,39 @@ def test_counts_made_in_workers_and_project_rules_are_remembered(tmp_path, monke
 
     assert blocks(second) == blocks(first)
     tokens.count_encoding.cache_clear()
+
+
+def test_phrase_prefilter_finds_what_the_full_alternation_finds():
+    """Substitution rules compile only the phrases that can occur in a prompt: the matches are the same as
+    with every phrase in the alternation, in ASCII text (the pre-check) and non-ASCII text (all phrases)."""
+    import random
+    import re
+
+    from promptlint.lexical import LexicalRule, load_builtin
+
+    rules = [r for r in load_builtin() if issubclass(r, LexicalRule) and r.kind == "substitution"]
+    assert rules
+    rng = random.Random(7)
+    for cls in rules:
+        inst = cls.__new__(cls)
+        phrases = sorted(cls.data["swap"], key=len, reverse=True)
+        flags = re.I if cls.data.get("ignorecase", True) else 0
+        full = re.compile(r"(?<![\w'’-])(?:" + "|".join(r"\s+".join(re.escape(w) for w in p.split()) for p in phrases) + r")(?![\w'’-])", flags)
+        texts = []
+        for _ in range(300):
+            picked = rng.sample(phrases, 3)
+            parts = []
+            for p in picked:
+                words = p.split()
+                seps = [rng.choice([" ", "  ", "\n", " \n\t"]) for _ in words[1:]]
+                w = [rng.choice([x, x.upper(), x.capitalize()]) for x in words]
+                parts.append("".join(a + b for a, b in zip(w, seps + [""])))
+            glue = [rng.choice([" ", ", ", ".\n", " (", "-", "x", " we "]) for _ in parts]
+            t = "Please " + "".join(g + p for g, p in zip(glue, parts)) + rng.choice([".", "", "s", " now"])
+            texts.append(t)
+            texts.append(t.replace(" ", " é ", 1))  # non-ASCII: every phrase
+        texts.append("Nothing to see here.")
+        for t in texts:
+            rx = inst._compiled_swap(t)
+            got = [] if rx is None else [(m.start(), m.end()) for m in rx.finditer(t)]
+            assert got == [(m.start(), m.end()) for m in full.finditer(t)], (cls.name, t)
