@@ -106,6 +106,10 @@ def extract(source: SourceFile, cfg):
 
         from .extract.prefilter import maybe_llm_code
 
+        if not maybe_llm_code(source.text, cfg):
+            # no trace of a prompt or an LLM call: nothing to analyse, not even parsed (most of a cold run's
+            # time went to parsing such files); its syntax is the Python linter's business
+            return [], None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -119,8 +123,6 @@ def extract(source: SourceFile, cfg):
         except (RecursionError, MemoryError):  # the parser's own stack guard
             raise ExtractError("expression nesting too deep to analyse") from None
         if tree is not None:
-            if not maybe_llm_code(source.text, cfg, tree):
-                return [], None
             from .extract import pyast
 
             try:

@@ -57,13 +57,38 @@ def test_exit_zero_flag(tmp_path, run_cli):
 
 
 def test_syntax_error_is_one_diagnostic_and_run_goes_on(tmp_path, run_cli):
-    (tmp_path / "bad.py").write_text("def broken(:\n    pass\n")
+    (tmp_path / "bad.py").write_text("SYSTEM_PROMPT = 'You are terse.'\ndef broken(:\n    pass\n")
     (tmp_path / "good.py").write_text(PROMPT_FILE)
     r = run_cli("check", ".", "--format", "json", cwd=tmp_path)
     doc = r.json()
     errs = [d for d in doc["diagnostics"] if d["rule"] == "syntax-error"]
-    assert len(errs) == 1 and errs[0]["path"] == "bad.py" and errs[0]["line"] == 1
+    assert len(errs) == 1 and errs[0]["path"] == "bad.py" and errs[0]["line"] == 2
     assert len(doc["prompts"]) == 1 and r.exit_code == 1
+
+
+def test_syntax_error_without_any_trace_of_llm_code_is_not_reported(tmp_path, run_cli, monkeypatch):
+    """A file with no trace of a prompt or an LLM call is not analysed, so not parsed: its syntax is the
+    Python linter's business (Python 2 scripts, cookiecutter templates)."""
+    (tmp_path / "py2.py").write_text('print "hello"\n')
+    (tmp_path / "{{cookiecutter.name}}.py").write_text("def {{ cookiecutter.func }}():\n    pass\n")
+    (tmp_path / "good.py").write_text(PROMPT_FILE)
+    r = run_cli("check", ".", "--format", "json", cwd=tmp_path)
+    doc = r.json()
+    assert [d for d in doc["diagnostics"] if d["rule"] == "syntax-error"] == []
+    assert len(doc["prompts"]) == 1
+    # and not parsed at all
+    import ast
+
+    from promptlint import config as cfgmod
+    from promptlint.pipeline import extract
+    from promptlint.types import SourceFile
+
+    def no_parse(*a, **k):
+        raise AssertionError("parsed a file without any trace of LLM code")
+
+    monkeypatch.setattr(ast, "parse", no_parse)
+    cfg = cfgmod.load([str(tmp_path)])
+    assert extract(SourceFile("py2.py", "python", 'print "hello"\n'), cfg) == ([], None)
 
 
 def test_unknown_config_key_is_exit_2_naming_key(tmp_path, run_cli):

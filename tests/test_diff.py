@@ -264,10 +264,10 @@ def test_paths_and_subdirectory(repo, run_cli):
 
 
 def test_syntax_error_side_is_a_warning(repo, run_cli):
-    (repo / "app/persona.py").write_text("def broken(:\n")
+    (repo / "app/persona.py").write_text("PERSONA_PROMPT = 'You are a pirate.'\ndef broken(:\n")
     r = run_cli("diff", "--base", "main", cwd=repo)
     assert r.exit_code == 0
-    assert "working tree: app/persona.py:1:" in r.stderr and "not compared" in r.stderr
+    assert "working tree: app/persona.py:2:" in r.stderr and "not compared" in r.stderr
     assert "removed  app/persona.py::PERSONA_PROMPT" in r.output
 
 

@@ -123,7 +123,7 @@ BAD_FILES = [
     ("stray_endif.j2", b"Hello\n{% endif %}\n", "PL001", r"^Jinja syntax error: "),
     ("bomb.prompt.yaml", _BOMB.encode(), "PL001", r"alias bomb"),
     ("broken.prompt.yaml", b"system_prompt: |\n  You are helpful.\n bad: [unclosed\n", "PL001", r"."),
-    ("syntax.py", b"def f(:\n    pass\n", "PL001", r"^syntax error: "),
+    ("syntax.py", b"SYSTEM_PROMPT = 'You are terse.'\ndef f(:\n    pass\n", "PL001", r"^syntax error: "),
 ]
 
 
@@ -295,18 +295,20 @@ def test_50_mb_files_finish_fast_in_bounded_memory(tmp_path):
 
 # ---------------------------------------------------------------------------------------- deep nesting
 
+# each file holds a trace of a prompt (files without one are not parsed at all)
+_TRACE = 'SYSTEM_PROMPT = "You are terse."\n'
 DEEP = {
-    "parens.py": "x = " + "(" * 10_000 + "1" + ")" * 10_000 + "\n",
-    "plus_chain.py": "x = " + " + ".join(['"a"'] * 100_000) + "\n",
-    "nots.py": "x = " + "not " * 10_000 + "1\n",
-    "negs.py": "x = " + "-" * 20_000 + "1\n",
-    "attrs.py": "x = a" + ".b" * 50_000 + "\n",
-    "calls.py": "x = " + "f(" * 5_000 + ")" * 5_000 + "\n",
-    "lists.py": "x = " + "[" * 5_000 + "]" * 5_000 + "\n",
-    "indent.py": "".join(" " * i + "if x:\n" for i in range(150)) + " " * 150 + "pass\n",
+    "parens.py": _TRACE + "x = " + "(" * 10_000 + "1" + ")" * 10_000 + "\n",
+    "plus_chain.py": _TRACE + "x = " + " + ".join(['"a"'] * 100_000) + "\n",
+    "nots.py": _TRACE + "x = " + "not " * 10_000 + "1\n",
+    "negs.py": _TRACE + "x = " + "-" * 20_000 + "1\n",
+    "attrs.py": _TRACE + "x = a" + ".b" * 50_000 + "\n",
+    "calls.py": _TRACE + "x = " + "f(" * 5_000 + ")" * 5_000 + "\n",
+    "lists.py": _TRACE + "x = " + "[" * 5_000 + "]" * 5_000 + "\n",
+    "indent.py": _TRACE + "".join(" " * i + "if x:\n" for i in range(150)) + " " * 150 + "pass\n",
     # a real syntax error first (ast gives up there), then nesting that would crash libcst's native parser
-    "mixed.py": "def f(:\n    pass\nx = " + "not " * 10_000 + "1\n",
-    "mixed_parens.py": "def f(:\n    pass\nx = " + "(" * 3_000 + ")" * 3_000 + "\n",
+    "mixed.py": _TRACE + "def f(:\n    pass\nx = " + "not " * 10_000 + "1\n",
+    "mixed_parens.py": _TRACE + "def f(:\n    pass\nx = " + "(" * 3_000 + ")" * 3_000 + "\n",
 }
 
 

@@ -7,8 +7,9 @@ code-flow rules react to: SDK completion chains, message and prompt-template cla
 objects, prompt-like names being bound, configured wrappers. Each alternative is a superset of one
 structural trigger, so a file ruled out can hold no prompt and no LLM call promptlint would report; a
 comment or string that happens to match only costs a full extraction. A test checks that results are
-identical with and without the pre-filter. (Files are still parsed first, so syntax errors are reported
-everywhere.)
+identical with and without the pre-filter. A file ruled out is not even parsed (parsing was most of a cold
+run), so its syntax errors are left to the Python linter: promptlint reports a syntax error where it would
+have looked for prompts.
 """
 
 from __future__ import annotations
