@@ -1049,9 +1049,19 @@ def verify(state: FileState, fixes) -> Optional[str]:
         # the running interpreter's parser accepts the file: checking the result with it is enough (libcst's
         # grammar covers every Python that ast knows, and its parse costs ~20x more)
         parsers = ("python-ast",)
+    new_tree = None
     for what in parsers:
         if state.parses(what):
-            err = _parse_ok(what, new_text)
+            if what == "python-ast":  # parsed once here, and the tree reused to extract the prompts below
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        new_tree = ast.parse(new_text)
+                    err = None
+                except Exception as exc:
+                    err = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            else:
+                err = _parse_ok(what, new_text)
             if err is not None:
                 return f"the file would no longer parse ({err})"
     if state.kind in ("yaml", "json") and state.parses(state.kind):
@@ -1060,7 +1070,7 @@ def verify(state: FileState, fixes) -> Optional[str]:
     # 2. the same prompts, each reading what the fixes intend
     new_source = replace(state.source, text=new_text)
     try:
-        new_prompts, _ = extract(new_source, state.cfg)
+        new_prompts, _ = extract(new_source, state.cfg, tree=new_tree)
     except ExtractError as exc:
         return f"the file would no longer parse ({exc.message})"
     except RecursionError:

@@ -98,8 +98,9 @@ def decode_source(path: str, kind: str, data: bytes):
 # ------------------------------------------------------------------------------------------- extracting
 
 
-def extract(source: SourceFile, cfg):
-    """(prompts, analysis) for a source; raises ExtractError when it does not parse."""
+def extract(source: SourceFile, cfg, tree=None):
+    """(prompts, analysis) for a source; raises ExtractError when it does not parse. ``tree``: the source's
+    ``ast`` module when the caller has parsed it already (the fixer's verification)."""
     if source.kind == "python":
         import ast
         import warnings
@@ -111,9 +112,10 @@ def extract(source: SourceFile, cfg):
             # time went to parsing such files); its syntax is the Python linter's business
             return [], None
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = ast.parse(source.text)
+            if tree is None:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    tree = ast.parse(source.text)
         except SyntaxError as exc:
             if (exc.msg or "").startswith("too many"):  # a CPython limit (nesting, indentation): no Python parses it
                 raise ExtractError(f"syntax error: {exc.msg}", exc.lineno or 1, max(1, exc.offset or 1)) from None
