@@ -101,7 +101,7 @@ def test_ascii_counts_need_no_tiktoken_encoder(tmp_path, monkeypatch):
     text = "Summarize the ticket in two sentences."
     exact = _exact(text, "o200k_base")
     assert fastbpe.count(text, "o200k_base") == exact
-    assert glob.glob(str(tmp_path / "o200k_base-ascii-*.marshal"))
+    assert glob.glob(str(tmp_path / "o200k_base-ascii.bin"))
     monkeypatch.setattr(fastbpe, "_tables", {})
 
     def no_full_vocabulary(*a, **k):
@@ -119,7 +119,7 @@ def test_a_corrupt_cached_table_is_rebuilt(tmp_path, monkeypatch):
     monkeypatch.setenv("PROMPTLINT_VOCAB_CACHE", str(tmp_path))
     monkeypatch.setattr(fastbpe, "_tables", {})
     fastbpe.count("hi", "cl100k_base")
-    (path,) = glob.glob(str(tmp_path / "cl100k_base-ascii-*.marshal"))
+    (path,) = glob.glob(str(tmp_path / "cl100k_base-ascii.bin"))
     with open(path, "wb") as fh:
         fh.write(b"\x00garbage")
     monkeypatch.setattr(fastbpe, "_tables", {})
@@ -140,3 +140,21 @@ def test_table_follows_tiktokens_definition(tmp_path, monkeypatch):
     monkeypatch.setattr(fastbpe, "_spec", lambda name: ("(?:a new pattern)", real_spec(name)[1]))
     assert fastbpe._table("o200k_base") is None
     assert fastbpe.count("hello world", "o200k_base") is None
+
+
+def test_sorted_table_lookups_equal_the_vocabulary(tmp_path, monkeypatch):
+    """The cached table answers every key of the ASCII vocabulary with its rank, and nothing else, by binary
+    search and after switching to a dict."""
+    monkeypatch.setenv("PROMPTLINT_VOCAB_CACHE", str(tmp_path))
+    monkeypatch.setattr(fastbpe, "_tables", {})
+    full = tokens._load_ranks("cl100k_base", fastbpe._spec("cl100k_base")[1])
+    ascii_ranks = {k.decode("ascii"): v for k, v in full.items() if k.isascii()}
+    fastbpe._table("cl100k_base")  # builds and writes the table
+    table = fastbpe._load_table("cl100k_base", fastbpe._definition_stamp())
+    assert isinstance(table, fastbpe.Ranks) and len(table) == len(ascii_ranks)
+    table.BUILD_AFTER = len(ascii_ranks) // 2  # half by search, the rest from the dict
+    for k, v in ascii_ranks.items():
+        assert table.get(k) == v
+    assert table._dict is not None
+    for miss in ("zzzzqqq", "", "\x7f\x7f\x7fx", " the the the"):
+        assert miss not in ascii_ranks and table.get(miss) is None and miss not in table
