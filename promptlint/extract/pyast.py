@@ -283,9 +283,26 @@ class Collector:
                 self.dicts.append((n, scope, stmt))
             elif isinstance(n, ast.NamedExpr):
                 self._bind(n.target, n.value, stmt, scope)
-            for child in ast.iter_child_nodes(n):
-                if isinstance(child, ast.expr) or isinstance(child, (ast.keyword, ast.comprehension, ast.arguments)):
-                    stack.append(child)
+            for f in _child_fields(type(n)):  # ast.iter_child_nodes, without its generator overhead
+                v = getattr(n, f, None)
+                if isinstance(v, list):
+                    for child in v:
+                        if isinstance(child, _WALKED):
+                            stack.append(child)
+                elif isinstance(v, _WALKED):
+                    stack.append(v)
+
+
+_WALKED = (ast.expr, ast.keyword, ast.comprehension, ast.arguments)
+_NOT_CHILDREN = frozenset(("ctx", "op", "id", "attr", "arg", "kind", "type_comment", "conversion", "is_async", "level", "module", "name"))
+_FIELDS: dict = {}
+
+
+def _child_fields(cls) -> tuple:
+    f = _FIELDS.get(cls)
+    if f is None:
+        f = _FIELDS[cls] = tuple(x for x in cls._fields if x not in _NOT_CHILDREN)
+    return f
 
 
 class AstExtractor:
