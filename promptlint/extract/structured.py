@@ -658,9 +658,12 @@ def parse_json(text: str, index: LineIndex):
     # iterative build
     k = 0
 
+    def decode(s, e):  # a string token (quotes included) already validated by json.loads above
+        body = text[s + 1 : e - 1]
+        return body if "\\" not in body else json.loads(text[s:e])
+
     def string_node(s, e):
-        raw = text[s:e]
-        value = json.loads(raw)
+        value = decode(s, e)
 
         def mapper(s=s, e=e):
             return json_string_units(text, s, e)
@@ -700,7 +703,7 @@ def parse_json(text: str, index: LineIndex):
             continue
         if t == "s":
             if stack and isinstance(stack[-1][0], MapN) and not stack[-1][2]:
-                stack[-1][1] = json.loads(text[s:e])
+                stack[-1][1] = decode(s, e)
                 continue
             node = string_node(s, e)
         else:
@@ -726,9 +729,16 @@ def _attach(stack, node):
 # ------------------------------------------------------------------------------------------------ walk
 
 
+_KEY_RX: dict = {}
+
+
 def _key_matches(key: str, patterns) -> bool:
-    k = key.lower()
-    return any(fnmatch.fnmatchcase(k, p.lower()) for p in patterns)
+    """Does the key match one of the (case-insensitive) fnmatch patterns? One regex per pattern list."""
+    patterns = tuple(patterns)
+    rx = _KEY_RX.get(patterns, False)
+    if rx is False:
+        rx = _KEY_RX[patterns] = re.compile("|".join(fnmatch.translate(p.lower()) for p in patterns)) if patterns else None
+    return rx is not None and rx.match(key.lower()) is not None
 
 
 def _str_of(node):
