@@ -107,13 +107,19 @@ def _definition_stamp() -> Optional[str]:
     return f"{spec.origin}:{st.st_size}:{st.st_mtime_ns}"
 
 
-def _table_path(name: str) -> Optional[str]:
+def _table_path(name: str, stamp: Optional[str]) -> Optional[str]:
+    """One file per tiktoken installation (several environments share the user cache: a pre-commit hook's
+    and a project's virtualenv would otherwise rebuild it in turn)."""
+    import hashlib
+
     from .tokens import _cache_path
 
+    if not stamp:
+        return None
     p = _cache_path(name, "ascii")
     if not p:
         return None
-    return p[: -len(".pickle")] + ".bin"
+    return p[: -len(".pickle")] + "-" + hashlib.sha256(stamp.encode("utf-8", "surrogatepass")).hexdigest()[:12] + ".bin"
 
 
 _MISS = object()
@@ -199,8 +205,8 @@ class Ranks:
 
 def _load_table(name: str, stamp: Optional[str]):
     """The cached ASCII ranks, valid while tiktoken's definition file is the one they were checked against."""
-    path = _table_path(name)
-    if not path or not stamp or not os.path.exists(path):
+    path = _table_path(name, stamp)
+    if not path or not os.path.exists(path):
         return None
     try:
         with open(path, "rb") as fh:
@@ -225,8 +231,8 @@ def _build_table(name: str, stamp: Optional[str]):
 
     full = _load_ranks(name, sha)  # verified against tiktoken's sha256
     ranks = Ranks.from_dict({k.decode("ascii"): v for k, v in full.items() if k.isascii()})
-    path = _table_path(name)
-    if path and stamp:
+    path = _table_path(name, stamp)
+    if path:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             header = marshal.dumps((stamp, pat_str, sha, len(ranks), sys.byteorder))

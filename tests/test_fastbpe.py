@@ -101,7 +101,7 @@ def test_ascii_counts_need_no_tiktoken_encoder(tmp_path, monkeypatch):
     text = "Summarize the ticket in two sentences."
     exact = _exact(text, "o200k_base")
     assert fastbpe.count(text, "o200k_base") == exact
-    assert glob.glob(str(tmp_path / "o200k_base-ascii.bin"))
+    assert glob.glob(str(tmp_path / "o200k_base-ascii-*.bin"))
     monkeypatch.setattr(fastbpe, "_tables", {})
 
     def no_full_vocabulary(*a, **k):
@@ -119,7 +119,7 @@ def test_a_corrupt_cached_table_is_rebuilt(tmp_path, monkeypatch):
     monkeypatch.setenv("PROMPTLINT_VOCAB_CACHE", str(tmp_path))
     monkeypatch.setattr(fastbpe, "_tables", {})
     fastbpe.count("hi", "cl100k_base")
-    (path,) = glob.glob(str(tmp_path / "cl100k_base-ascii.bin"))
+    (path,) = glob.glob(str(tmp_path / "cl100k_base-ascii-*.bin"))
     with open(path, "wb") as fh:
         fh.write(b"\x00garbage")
     monkeypatch.setattr(fastbpe, "_tables", {})
@@ -158,3 +158,16 @@ def test_sorted_table_lookups_equal_the_vocabulary(tmp_path, monkeypatch):
     assert table._dict is not None
     for miss in ("zzzzqqq", "", "\x7f\x7f\x7fx", " the the the"):
         assert miss not in ascii_ranks and table.get(miss) is None and miss not in table
+
+
+def test_environments_sharing_the_user_cache_keep_their_own_tables(tmp_path, monkeypatch):
+    """A pre-commit hook's virtualenv and the project's share ~/.cache: each keeps its table, neither
+    rebuilds the other's."""
+    monkeypatch.setenv("PROMPTLINT_VOCAB_CACHE", str(tmp_path))
+    for stamp in ("env-a", "env-b"):
+        monkeypatch.setattr(fastbpe, "_tables", {})
+        monkeypatch.setattr(fastbpe, "_definition_stamp", lambda stamp=stamp: stamp)
+        assert fastbpe._table("o200k_base") is not None
+    assert len(glob.glob(str(tmp_path / "o200k_base-ascii-*.bin"))) == 2
+    assert fastbpe._load_table("o200k_base", "env-a") is not None
+    assert fastbpe._load_table("o200k_base", "env-b") is not None
