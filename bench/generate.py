@@ -5,7 +5,7 @@ Most modules are ordinary application code (services, models, SQL, loops, loggin
 (default 10%) are LLM feature modules with prompts, SDK calls, agent loops and wasteful prompt text, as in a
 real product codebase. Prompt templates (Jinja, YAML) are added alongside. Deterministic for a given seed.
 
-    python bench/generate.py OUT_DIR [--files 5200] [--llm-share 0.10] [--seed 7]
+    python bench/generate.py OUT_DIR [--files 5400] [--llm-share 0.10] [--seed 7]
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ YAML = """{w1}_agent:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out")
-    ap.add_argument("--files", type=int, default=5200)
+    ap.add_argument("--files", type=int, default=5400)
     ap.add_argument("--llm-share", type=float, default=0.10)
     ap.add_argument("--templates", type=int, default=200)
     ap.add_argument("--seed", type=int, default=7)
