@@ -213,3 +213,33 @@ def test_phrase_prefilter_finds_what_the_full_alternation_finds():
             rx = inst._compiled_swap(t)
             got = [] if rx is None else [(m.start(), m.end()) for m in rx.finditer(t)]
             assert got == [(m.start(), m.end()) for m in full.finditer(t)], (cls.name, t)
+
+
+def test_shipped_rules_parsed_once_into_the_user_cache(tmp_path, monkeypatch):
+    """The shipped YAML rules are parsed once; later runs read the parsed form (keyed by the files' text), and
+    a damaged cache file is ignored."""
+    import glob
+
+    import yaml
+
+    from promptlint import lexical
+
+    monkeypatch.setenv("PROMPTLINT_VOCAB_CACHE", str(tmp_path))
+    lexical.load_builtin.cache_clear()
+    first = lexical.load_builtin()
+    (cached,) = glob.glob(str(tmp_path / "rules-*.marshal"))
+    lexical.load_builtin.cache_clear()
+
+    def no_yaml(*a, **k):
+        raise AssertionError("parsed the YAML again")
+
+    monkeypatch.setattr(yaml, "load", no_yaml)
+    second = lexical.load_builtin()
+    assert [(r.code, r.name, r.data) for r in second] == [(r.code, r.name, r.data) for r in first]
+    monkeypatch.undo()
+    monkeypatch.setenv("PROMPTLINT_VOCAB_CACHE", str(tmp_path))
+    with open(cached, "wb") as fh:
+        fh.write(b"\x00damaged")
+    lexical.load_builtin.cache_clear()
+    assert [(r.code, r.data) for r in lexical.load_builtin()] == [(r.code, r.data) for r in first]
+    lexical.load_builtin.cache_clear()
