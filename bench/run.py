@@ -2,7 +2,7 @@
 """Benchmark promptlint on a directory (standard tools only: repeated runs, medians, peak memory).
 
     python bench/run.py DIR [--runs 3] [--one-file PATH] [--no-ruff]
-    python bench/run.py --synthetic /tmp/plbench      # generate a 5,200-file / ~40 MB tree first
+    python bench/run.py --synthetic /tmp/plbench      # generate a 5,400-file / ~41 MB tree first
 
 Times, on DIR:
   cold     `promptlint check DIR --no-cache`            (no cache, all workers)
