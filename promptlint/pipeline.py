@@ -422,8 +422,6 @@ def lint_file(path: str, kind: str, cfg, rules, resolve: bool = False) -> FileRe
 def _resolved(src: SourceFile, fr: FileResult, cfg) -> FileResult:
     if not any(d.fix is not None for d in fr.diagnostics):
         return fr
-    from dataclasses import replace
-
     from .fix import resolve_file
 
     try:
@@ -470,8 +468,6 @@ def run(paths, cfg, rules=None, errors=None, use_cache=None, jobs=None, resolve:
 
         save_counts(cfg)
     if resolve:
-        from dataclasses import replace
-
         project = [replace(d, fix=None) if d.fix is not None else d for d in project]
     result.diagnostics.extend(project)
     return result

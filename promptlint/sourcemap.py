@@ -8,7 +8,6 @@ placeholder, a template tag, an escape sequence or the join between two literals
 
 from __future__ import annotations
 
-import bisect
 from typing import Optional
 
 from .types import ESCAPE, JOIN, LITERAL, OPAQUE_KINDS

@@ -12,8 +12,6 @@ are followed, nothing is executed.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from typing import Optional
 
 import libcst as cst
@@ -27,7 +25,6 @@ from .units import (
     dedent_units,
     format_units,
     percent_units,
-    strip_units,
     to_segments,
     units_text,
 )
