@@ -112,14 +112,11 @@ def _table_path(name: str, stamp: Optional[str]) -> Optional[str]:
     and a project's virtualenv would otherwise rebuild it in turn)."""
     import hashlib
 
-    from .tokens import _cache_path
+    from .tokens import user_cache_file
 
     if not stamp:
         return None
-    p = _cache_path(name, "ascii")
-    if not p:
-        return None
-    return p[: -len(".pickle")] + "-" + hashlib.sha256(stamp.encode("utf-8", "surrogatepass")).hexdigest()[:12] + ".bin"
+    return user_cache_file(f"{name}-ascii-{hashlib.sha256(stamp.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}.bin")
 
 
 _MISS = object()

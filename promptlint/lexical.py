@@ -357,13 +357,12 @@ def _parse_cache_path(files) -> "str | None":
     of every run."""
     import hashlib
 
-    from .tokens import _cache_path
+    from .tokens import user_cache_file
 
     h = hashlib.sha256()
     for text, path in files:
         h.update(path.encode() + b"\0" + text.encode("utf-8") + b"\0")
-    p = _cache_path("rules", h.hexdigest())
-    return p[: -len(".pickle")] + ".marshal" if p else None
+    return user_cache_file(f"rules-{h.hexdigest()[:16]}.marshal")
 
 
 def _cached_parse(files):

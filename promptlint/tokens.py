@@ -151,14 +151,20 @@ def _parse_ranks(data: bytes) -> dict:
     return ranks
 
 
-def _cache_path(name: str, sha: str) -> Optional[str]:
+def user_cache_file(filename: str) -> Optional[str]:
+    """A file in promptlint's user cache (``PROMPTLINT_VOCAB_CACHE``, else ``$XDG_CACHE_HOME/promptlint``);
+    None when the cache is switched off (``PROMPTLINT_VOCAB_CACHE=``)."""
     base = os.environ.get("PROMPTLINT_VOCAB_CACHE")
     if base is None:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         base = os.path.join(xdg, "promptlint")
     if not base:
         return None
-    return os.path.join(base, f"{name}-{sha[:16]}.pickle")
+    return os.path.join(base, filename)
+
+
+def _cache_path(name: str, sha: str) -> Optional[str]:
+    return user_cache_file(f"{name}-{sha[:16]}.pickle")
 
 
 def _load_ranks(name: str, expected_hash: str) -> dict:
